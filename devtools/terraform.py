@@ -1,0 +1,84 @@
+"""Run the real Terraform CLI on synthesized stacks (tests, local mode, CI tools).
+
+Where Terraform gets the AWS provider is the caller's business: with
+`TF_PROVIDER_MIRROR` set (a filesystem mirror directory), the harness writes a CLI
+configuration into its own temporary directory and points `TF_CLI_CONFIG_FILE` at it
+for its subprocesses only. The user's own CLI configuration is never read or changed
+when a mirror is given; without one, Terraform downloads the provider as usual.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+MIRROR_VARIABLE = "TF_PROVIDER_MIRROR"
+
+
+class TerraformError(RuntimeError):
+    """A Terraform command failed; the message carries its output."""
+
+
+@dataclass(frozen=True)
+class TerraformResult:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def cli_config(mirror: str, plugin_cache: str) -> str:
+    """CLI configuration installing the AWS provider from a filesystem mirror only."""
+    return (
+        f'plugin_cache_dir = "{plugin_cache}"\n'
+        "provider_installation {\n"
+        f'  filesystem_mirror {{\n    path = "{mirror}"\n  }}\n'
+        "}\n"
+    )
+
+
+class Terraform:
+    """A Terraform CLI runner with its own environment (mirror, plugin cache, extras)."""
+
+    def __init__(self, mirror: str | None = None, extra_env: dict[str, str] | None = None) -> None:
+        self.binary = shutil.which("terraform")
+        if self.binary is None:
+            raise TerraformError("terraform is not on PATH; install Terraform >= 1.10")
+        self._workdir = tempfile.TemporaryDirectory(prefix="tf-harness-")
+        self.env = {**os.environ, "TF_IN_AUTOMATION": "1", "CHECKPOINT_DISABLE": "1", **(extra_env or {})}
+        mirror = mirror if mirror is not None else os.environ.get(MIRROR_VARIABLE)
+        if mirror:
+            if not Path(mirror).is_dir():
+                raise TerraformError(f"{MIRROR_VARIABLE}={mirror!r} is not a directory")
+            cache = Path(self._workdir.name, "plugin-cache")
+            cache.mkdir()
+            config = Path(self._workdir.name, "terraform.tfrc")
+            config.write_text(cli_config(mirror, str(cache)))
+            self.env["TF_CLI_CONFIG_FILE"] = str(config)
+
+    def close(self) -> None:
+        self._workdir.cleanup()
+
+    def run(self, stack_dir: str | Path, *args: str, check: bool = True, timeout: int = 900) -> TerraformResult:
+        """Run `terraform <args>` in a stack directory."""
+        assert self.binary is not None
+        proc = subprocess.run([self.binary, *args], cwd=stack_dir, env=self.env, capture_output=True,
+                              text=True, timeout=timeout, check=False)
+        result = TerraformResult(proc.returncode, proc.stdout, proc.stderr)
+        if check and proc.returncode != 0:
+            raise TerraformError(f"terraform {' '.join(args)} failed in {stack_dir}:\n{proc.stdout}\n{proc.stderr}")
+        return result
+
+    def init(self, stack_dir: str | Path, backend: bool = True) -> TerraformResult:
+        args = ["init", "-input=false", "-no-color"]
+        if not backend:
+            args.append("-backend=false")
+        return self.run(stack_dir, *args)
+
+    def validate(self, stack_dir: str | Path) -> TerraformResult:
+        """`terraform init -backend=false` then `terraform validate`."""
+        self.init(stack_dir, backend=False)
+        return self.run(stack_dir, "validate", "-no-color")

@@ -1,0 +1,185 @@
+"""Data layer: everything stateful the app layer uses, so the app layer can be replaced
+without losing data: the items table, the idempotency table, the code bucket, the log
+archive bucket, the events topic and the dead-letter queues."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cdktf import TerraformOutput, TerraformResourceLifecycle
+from cdktf_cdktf_provider_aws.appautoscaling_policy import (
+    AppautoscalingPolicy,
+    AppautoscalingPolicyTargetTrackingScalingPolicyConfiguration,
+    AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecification,
+)
+from cdktf_cdktf_provider_aws.appautoscaling_target import AppautoscalingTarget
+from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
+from cdktf_cdktf_provider_aws.dynamodb_table import (
+    DynamodbTable,
+    DynamodbTableAttribute,
+    DynamodbTableGlobalSecondaryIndex,
+    DynamodbTablePointInTimeRecovery,
+    DynamodbTableServerSideEncryption,
+    DynamodbTableTtl,
+)
+from cdktf_cdktf_provider_aws.sns_topic import SnsTopic
+from cdktf_cdktf_provider_aws.sqs_queue import SqsQueue
+from cdktf_cdktf_provider_aws.sqs_queue_policy import SqsQueuePolicy
+from constructs import Construct
+
+from modules.base_stack import LayerStack
+from modules.catalog import dlq_names
+from modules.config import CapacitySettings, WorkspaceSettings
+from modules.iam import deny_insecure_transport, policy_document
+from modules.secure_bucket import SecureBucket, SecureBucketOptions
+
+TABLE_GSI = "GSI1"
+
+
+@dataclass(frozen=True)
+class DataInputs:
+    settings: WorkspaceSettings
+    kms_key_arn: str
+
+
+class DataLayer(Construct):
+    """Tables, buckets, topic and queues of one workspace."""
+
+    def __init__(self, scope: Construct, id_: str, inputs: DataInputs) -> None:
+        super().__init__(scope, id_)
+        self._settings = inputs.settings
+        self._kms_key_arn = inputs.kms_key_arn
+        self._protect = inputs.settings.is_production_like
+        self._account_id = DataAwsCallerIdentity(self, "caller").account_id
+        self.table = self._build_table()
+        if inputs.settings.data.billing_mode == "PROVISIONED":
+            self._build_autoscaling()
+        self.idempotency_table = self._build_idempotency_table()
+        self.log_bucket = self._build_log_bucket()
+        self.code_bucket = self._build_code_bucket()
+        self.events_topic = SnsTopic(self, "events_topic", name=self._settings.name("events"),
+                                     kms_master_key_id=self._kms_key_arn)
+        self.dead_letter_queues = {name: self._build_dlq(name) for name in dlq_names()}
+
+    def _lifecycle(self) -> TerraformResourceLifecycle | None:
+        return TerraformResourceLifecycle(prevent_destroy=True) if self._protect else None
+
+    def _build_table(self) -> DynamodbTable:
+        data = self._settings.data
+        provisioned = data.billing_mode == "PROVISIONED"
+        read = data.read_capacity.min_capacity if provisioned and data.read_capacity else None
+        write = data.write_capacity.min_capacity if provisioned and data.write_capacity else None
+        lifecycle = self._lifecycle()
+        if provisioned:
+            # Autoscaling owns the capacity once the table exists.
+            lifecycle = TerraformResourceLifecycle(prevent_destroy=self._protect,
+                                                   ignore_changes=["read_capacity", "write_capacity"])
+        return DynamodbTable(
+            self, "table",
+            name=self._settings.name("items"),
+            billing_mode=data.billing_mode,
+            hash_key="pk", range_key="sk",
+            read_capacity=read, write_capacity=write,
+            attribute=[DynamodbTableAttribute(name=n, type="S") for n in ("pk", "sk", "gsi1pk", "gsi1sk")],
+            global_secondary_index=[DynamodbTableGlobalSecondaryIndex(
+                name=TABLE_GSI, hash_key="gsi1pk", range_key="gsi1sk", projection_type="ALL",
+                read_capacity=read, write_capacity=write)],
+            stream_enabled=True, stream_view_type="NEW_AND_OLD_IMAGES",
+            ttl=DynamodbTableTtl(attribute_name="expires_at", enabled=True),
+            point_in_time_recovery=DynamodbTablePointInTimeRecovery(enabled=data.point_in_time_recovery),
+            server_side_encryption=DynamodbTableServerSideEncryption(enabled=True, kms_key_arn=self._kms_key_arn),
+            deletion_protection_enabled=data.deletion_protection,
+            lifecycle=lifecycle,
+        )
+
+    def _build_autoscaling(self) -> None:
+        data = self._settings.data
+        table_resource = f"table/{self.table.name}"
+        targets = {
+            "table": table_resource,
+            "gsi1": f"{table_resource}/index/{TABLE_GSI}",
+        }
+        for scope_name, resource_id in targets.items():
+            dimension_prefix = "table" if scope_name == "table" else "index"
+            for kind, capacity in (("read", data.read_capacity), ("write", data.write_capacity)):
+                assert capacity is not None  # guaranteed by DataSettings for PROVISIONED
+                self._scaling(f"{scope_name}_{kind}", resource_id, dimension_prefix, kind, capacity)
+
+    def _scaling(self, id_: str, resource_id: str, dimension_prefix: str, kind: str,
+                 capacity: CapacitySettings) -> None:
+        unit = "Read" if kind == "read" else "Write"
+        target = AppautoscalingTarget(
+            self, f"{id_}_target", service_namespace="dynamodb", resource_id=resource_id,
+            scalable_dimension=f"dynamodb:{dimension_prefix}:{unit}CapacityUnits",
+            min_capacity=capacity.min_capacity, max_capacity=capacity.max_capacity,
+            depends_on=[self.table],
+        )
+        AppautoscalingPolicy(
+            self, f"{id_}_policy", name=self._settings.name(f"{id_.replace('_', '-')}-scaling"),
+            policy_type="TargetTrackingScaling", service_namespace=target.service_namespace,
+            resource_id=target.resource_id, scalable_dimension=target.scalable_dimension,
+            target_tracking_scaling_policy_configuration=AppautoscalingPolicyTargetTrackingScalingPolicyConfiguration(
+                target_value=capacity.target_utilization,
+                predefined_metric_specification=(
+                    AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecification(
+                        predefined_metric_type=f"DynamoDB{unit}CapacityUtilization"))),
+        )
+
+    def _build_idempotency_table(self) -> DynamodbTable:
+        return DynamodbTable(
+            self, "idempotency_table",
+            name=self._settings.name("idempotency"),
+            billing_mode="PAY_PER_REQUEST",
+            hash_key="id",
+            attribute=[DynamodbTableAttribute(name="id", type="S")],
+            ttl=DynamodbTableTtl(attribute_name="expiration", enabled=True),
+            point_in_time_recovery=DynamodbTablePointInTimeRecovery(enabled=True),
+            server_side_encryption=DynamodbTableServerSideEncryption(enabled=True, kms_key_arn=self._kms_key_arn),
+            deletion_protection_enabled=self._settings.data.deletion_protection,
+        )
+
+    def _build_log_bucket(self) -> SecureBucket:
+        # S3 server access logging cannot deliver into an SSE-KMS bucket, so this bucket
+        # uses SSE-S3; everything else about it is as locked down as the others.
+        return SecureBucket(self, "log_bucket", SecureBucketOptions(
+            bucket_name=self._settings.name(f"logs-{self._account_id}"),
+            kms_key_arn=None,
+            noncurrent_version_days=30,
+            expiration_days=self._settings.data.log_archive_expiry_days,
+            prevent_destroy=self._protect,
+            force_destroy=not self._protect,
+        ))
+
+    def _build_code_bucket(self) -> SecureBucket:
+        return SecureBucket(self, "code_bucket", SecureBucketOptions(
+            bucket_name=self._settings.name(f"code-{self._account_id}"),
+            kms_key_arn=self._kms_key_arn,
+            noncurrent_version_days=self._settings.data.code_noncurrent_version_days,
+            access_log_bucket=self.log_bucket.bucket.id,
+            access_log_prefix="s3-access/code/",
+            require_encrypted_uploads=True,
+            prevent_destroy=self._protect,
+            force_destroy=not self._protect,
+        ))
+
+    def _build_dlq(self, name: str) -> SqsQueue:
+        queue = SqsQueue(self, f"dlq_{name.replace('-', '_')}", name=self._settings.name(f"{name}-dlq"),
+                         kms_master_key_id=self._kms_key_arn, kms_data_key_reuse_period_seconds=300,
+                         message_retention_seconds=self._settings.data.dlq_retention_seconds)
+        SqsQueuePolicy(self, f"dlq_{name.replace('-', '_')}_policy", queue_url=queue.url, policy=policy_document(
+            deny_insecure_transport([queue.arn], service="sqs")))
+        return queue
+
+
+class DataStack(LayerStack):
+    """`<workspace>-data`."""
+
+    def __init__(self, scope: Construct, settings: WorkspaceSettings, kms_key_arn: str) -> None:
+        super().__init__(scope, settings, "data")
+        self.data = DataLayer(self, "data", DataInputs(settings, kms_key_arn))
+        TerraformOutput(self, "table_name", value=self.data.table.name)
+        TerraformOutput(self, "table_stream_arn", value=self.data.table.stream_arn)
+        TerraformOutput(self, "idempotency_table_name", value=self.data.idempotency_table.name)
+        TerraformOutput(self, "code_bucket_name", value=self.data.code_bucket.bucket.bucket)
+        TerraformOutput(self, "log_bucket_name", value=self.data.log_bucket.bucket.bucket)
+        TerraformOutput(self, "events_topic_arn", value=self.data.events_topic.arn)

@@ -1,0 +1,158 @@
+"""Network layer: VPC, public/private subnets per AZ, NAT, endpoints, flow logs and the
+security group Lambda functions use. A workspace may switch the whole layer off."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+
+from cdktf import TerraformOutput
+from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
+from cdktf_cdktf_provider_aws.default_security_group import DefaultSecurityGroup
+from cdktf_cdktf_provider_aws.eip import Eip
+from cdktf_cdktf_provider_aws.flow_log import FlowLog
+from cdktf_cdktf_provider_aws.iam_role import IamRole
+from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
+from cdktf_cdktf_provider_aws.internet_gateway import InternetGateway
+from cdktf_cdktf_provider_aws.nat_gateway import NatGateway
+from cdktf_cdktf_provider_aws.route import Route
+from cdktf_cdktf_provider_aws.route_table import RouteTable
+from cdktf_cdktf_provider_aws.route_table_association import RouteTableAssociation
+from cdktf_cdktf_provider_aws.security_group import SecurityGroup, SecurityGroupEgress, SecurityGroupIngress
+from cdktf_cdktf_provider_aws.subnet import Subnet
+from cdktf_cdktf_provider_aws.vpc import Vpc
+from cdktf_cdktf_provider_aws.vpc_endpoint import VpcEndpoint
+from constructs import Construct
+
+from modules.base_stack import LayerStack
+from modules.config import WorkspaceSettings
+from modules.iam import allow, assume_role_policy, policy_document
+
+# Interface endpoints for the services the functions call when there is no NAT path
+# to rely on (prod turns them on so AWS traffic never leaves the VPC).
+INTERFACE_ENDPOINT_SERVICES = ("sns", "states", "xray", "logs", "sqs", "kms")
+
+
+def subnet_cidrs(vpc_cidr: str, az_count: int) -> tuple[list[str], list[str]]:
+    """Public and private subnet CIDRs: the VPC split into 16 equal blocks, the first
+    `az_count` public, the next `az_count` private; the rest is left for growth."""
+    network = ipaddress.IPv4Network(vpc_cidr)
+    blocks = [str(block) for block in network.subnets(prefixlen_diff=4)]
+    return blocks[:az_count], blocks[az_count:2 * az_count]
+
+
+@dataclass(frozen=True)
+class NetworkInputs:
+    settings: WorkspaceSettings
+    kms_key_arn: str
+
+
+class NetworkLayer(Construct):
+    """VPC with public and private subnets in `az_count` AZs."""
+
+    def __init__(self, scope: Construct, id_: str, inputs: NetworkInputs) -> None:
+        super().__init__(scope, id_)
+        settings = inputs.settings
+        self._settings = settings
+        net = settings.network
+        self.vpc = Vpc(self, "vpc", cidr_block=net.vpc_cidr, enable_dns_hostnames=True, enable_dns_support=True,
+                       tags={"Name": settings.name("vpc")})
+        DefaultSecurityGroup(self, "default_sg", vpc_id=self.vpc.id, ingress=[], egress=[])
+        # Zones are named explicitly (a, b, c) rather than read from a data source, so the
+        # set cannot silently change when AWS adds a zone to the region.
+        zones = [f"{settings.region}{letter}" for letter in "abc"[: net.az_count]]
+        public_cidrs, private_cidrs = subnet_cidrs(net.vpc_cidr, net.az_count)
+        self.public_subnets = [self._subnet("public", i, cidr, zones) for i, cidr in enumerate(public_cidrs)]
+        self.private_subnets = [self._subnet("private", i, cidr, zones) for i, cidr in enumerate(private_cidrs)]
+        self._build_public_routing()
+        self.private_route_tables = self._build_private_routing()
+        self._build_gateway_endpoints()
+        self.lambda_security_group = self._build_lambda_security_group()
+        if net.interface_endpoints:
+            self._build_interface_endpoints()
+        self._build_flow_logs(inputs.kms_key_arn)
+
+    def _subnet(self, tier: str, index: int, cidr: str, zones: list[str]) -> Subnet:
+        return Subnet(self, f"{tier}_{index}", vpc_id=self.vpc.id, cidr_block=cidr,
+                      availability_zone=zones[index], map_public_ip_on_launch=False,
+                      tags={"Name": self._settings.name(f"{tier}-{index}"), "Tier": tier})
+
+    def _build_public_routing(self) -> None:
+        igw = InternetGateway(self, "igw", vpc_id=self.vpc.id, tags={"Name": self._settings.name("igw")})
+        table = RouteTable(self, "public_rt", vpc_id=self.vpc.id, tags={"Name": self._settings.name("public")})
+        Route(self, "public_default", route_table_id=table.id, destination_cidr_block="0.0.0.0/0",
+              gateway_id=igw.id)
+        for i, subnet in enumerate(self.public_subnets):
+            RouteTableAssociation(self, f"public_assoc_{i}", subnet_id=subnet.id, route_table_id=table.id)
+        self.internet_gateway = igw
+
+    def _build_private_routing(self) -> list[RouteTable]:
+        nats = []
+        for i in range(self._settings.network.nat_gateway_count):
+            eip = Eip(self, f"nat_eip_{i}", domain="vpc", tags={"Name": self._settings.name(f"nat-{i}")})
+            nats.append(NatGateway(self, f"nat_{i}", allocation_id=eip.id, subnet_id=self.public_subnets[i].id,
+                                   tags={"Name": self._settings.name(f"nat-{i}")},
+                                   depends_on=[self.internet_gateway]))
+        tables = []
+        for i, subnet in enumerate(self.private_subnets):
+            table = RouteTable(self, f"private_rt_{i}", vpc_id=self.vpc.id,
+                               tags={"Name": self._settings.name(f"private-{i}")})
+            if nats:
+                Route(self, f"private_default_{i}", route_table_id=table.id, destination_cidr_block="0.0.0.0/0",
+                      nat_gateway_id=nats[i % len(nats)].id)
+            RouteTableAssociation(self, f"private_assoc_{i}", subnet_id=subnet.id, route_table_id=table.id)
+            tables.append(table)
+        return tables
+
+    def _build_gateway_endpoints(self) -> None:
+        for service in ("dynamodb", "s3"):
+            VpcEndpoint(self, f"{service}_endpoint", vpc_id=self.vpc.id,
+                        service_name=f"com.amazonaws.{self._settings.region}.{service}",
+                        vpc_endpoint_type="Gateway", route_table_ids=[t.id for t in self.private_route_tables])
+
+    def _build_lambda_security_group(self) -> SecurityGroup:
+        # Functions only ever call AWS APIs over HTTPS; nothing calls into them.
+        return SecurityGroup(
+            self, "lambda_sg", name=self._settings.name("lambda"), vpc_id=self.vpc.id,
+            description="Lambda functions: HTTPS egress only, no ingress",
+            egress=[SecurityGroupEgress(description="HTTPS to AWS APIs", protocol="tcp", from_port=443,
+                                        to_port=443, cidr_blocks=["0.0.0.0/0"])],
+            ingress=[],
+        )
+
+    def _build_interface_endpoints(self) -> None:
+        sg = SecurityGroup(
+            self, "endpoints_sg", name=self._settings.name("endpoints"), vpc_id=self.vpc.id,
+            description="Interface endpoints: HTTPS from inside the VPC",
+            ingress=[SecurityGroupIngress(description="HTTPS from the VPC", protocol="tcp", from_port=443,
+                                          to_port=443, cidr_blocks=[self._settings.network.vpc_cidr])],
+            egress=[],
+        )
+        for service in INTERFACE_ENDPOINT_SERVICES:
+            VpcEndpoint(self, f"{service}_interface_endpoint", vpc_id=self.vpc.id,
+                        service_name=f"com.amazonaws.{self._settings.region}.{service}",
+                        vpc_endpoint_type="Interface", private_dns_enabled=True,
+                        subnet_ids=[s.id for s in self.private_subnets], security_group_ids=[sg.id])
+
+    def _build_flow_logs(self, kms_key_arn: str) -> None:
+        group = CloudwatchLogGroup(self, "flow_log_group", name=f"/vpc/{self._settings.name('flow-logs')}",
+                                   retention_in_days=self._settings.log_retention_days, kms_key_id=kms_key_arn)
+        role = IamRole(self, "flow_log_role", name=self._settings.name("vpc-flow-logs"),
+                       assume_role_policy=assume_role_policy("vpc-flow-logs.amazonaws.com"))
+        IamRolePolicy(self, "flow_log_policy", role=role.id, name="write-flow-logs", policy=policy_document(
+            allow(["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+                  [group.arn, f"{group.arn}:*"]),
+        ))
+        FlowLog(self, "flow_log", vpc_id=self.vpc.id, traffic_type="ALL", log_destination=group.arn,
+                log_destination_type="cloud-watch-logs", iam_role_arn=role.arn, max_aggregation_interval=60)
+
+
+class NetworkStack(LayerStack):
+    """`<workspace>-network`."""
+
+    def __init__(self, scope: Construct, settings: WorkspaceSettings, kms_key_arn: str) -> None:
+        super().__init__(scope, settings, "network")
+        self.network = NetworkLayer(self, "network", NetworkInputs(settings, kms_key_arn))
+        TerraformOutput(self, "vpc_id", value=self.network.vpc.id)
+        TerraformOutput(self, "private_subnet_ids", value=[s.id for s in self.network.private_subnets])
+        TerraformOutput(self, "lambda_security_group_id", value=self.network.lambda_security_group.id)

@@ -1,0 +1,28 @@
+"""One synth of every workspace per test session (importing the provider bindings
+costs seconds, so it is paid once)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from modules.config import load_settings
+from tests.infra.synthesized import Synthesized
+
+# The environment a user would set: alert e-mails on, everything else default.
+SESSION_ENVIRONMENT = {"ALERT_EMAILS": "ops@example.com,oncall@example.com"}
+
+
+def synth_into(outdir: Path, environ: dict[str, str] | None = None) -> Synthesized:
+    from modules.app_builder import build_app
+
+    app = build_app(load_settings(environ or SESSION_ENVIRONMENT), outdir=str(outdir))
+    app.synth()
+    return Synthesized(outdir)
+
+
+@pytest.fixture(scope="session")
+def synth(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synthesized]:
+    yield synth_into(tmp_path_factory.mktemp("synth"))
