@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from cdktf import App
 
+from modules.app import AppStack
 from modules.bootstrap import BootstrapStack
 from modules.config import WorkspaceSettings
 from modules.data import DataStack
 from modules.network import NetworkStack
+from modules.observability import ObservabilityStack
 from modules.security import SecurityStack
 
 
@@ -15,9 +17,10 @@ def build_workspace(app: App, settings: WorkspaceSettings) -> None:
     """All layer stacks of one workspace; cross-stack values flow as cdktf references."""
     security = SecurityStack(app, settings)
     kms_key_arn = security.security.key.arn
-    if settings.network.enabled:
-        NetworkStack(app, settings, kms_key_arn)
-    DataStack(app, settings, kms_key_arn)
+    network = NetworkStack(app, settings, kms_key_arn).network if settings.network.enabled else None
+    data = DataStack(app, settings, kms_key_arn).data
+    application = AppStack(app, settings, kms_key_arn, data, network).app
+    ObservabilityStack(app, settings, kms_key_arn, data, application)
 
 
 def build_app(workspaces: list[WorkspaceSettings], outdir: str | None = None) -> App:

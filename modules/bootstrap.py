@@ -53,17 +53,20 @@ class BootstrapStack(LayerStack):
             bucket_name=f"{settings.state_bucket}-logs"[:63],
             kms_key_arn=None,
             expiration_days=365,
+            log_delivery_sources=(f"arn:{partition.partition}:s3:::{settings.state_bucket}",),
+            account_id=identity.account_id,
+            tls_only=settings.s3_guard_policies,
             prevent_destroy=settings.emulator_endpoint is None,
         ))
         state = SecureBucket(self, "state", SecureBucketOptions(
             bucket_name=settings.state_bucket,
-            access_log_bucket=access_log.bucket.id,
-            access_log_prefix="state/",
             kms_key_arn=key.arn,
             noncurrent_version_days=90,
             # No deny on uploads without an SSE-KMS header: the S3 backend's `encrypt`
             # sends its own header; the bucket's default KMS encryption covers the rest.
+            tls_only=settings.s3_guard_policies,
             prevent_destroy=settings.emulator_endpoint is None,
         ))
+        state.send_access_logs_to(access_log, "state/")
         TerraformOutput(self, "state_bucket_name", value=state.bucket.bucket)
         TerraformOutput(self, "state_kms_key_arn", value=key.arn)

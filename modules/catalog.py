@@ -14,17 +14,34 @@ class FunctionSpec:
     package: str
     handler: str
     kind: str  # "api" | "task" (sizing class in AppSettings)
+    environment: tuple[str, ...] = ()  # names of the handler settings model's variables
 
+    @property
+    def entry_module(self) -> str:
+        """Path of the entry module below the repository root, e.g. handlers/api/app.py."""
+        return self.handler.rsplit(".", 1)[0].replace(".", "/") + ".py"
+
+
+TABLE = "TABLE_NAME"
+TOPIC = "EVENTS_TOPIC_ARN"
 
 FUNCTIONS: tuple[FunctionSpec, ...] = (
-    FunctionSpec("api", "api", "handlers.api.app.lambda_handler", "api"),
+    FunctionSpec("api", "api", "handlers.api.app.lambda_handler", "api",
+                 (TABLE, "IDEMPOTENCY_TABLE_NAME", "STATE_MACHINE_ARN", "ALLOWED_ORIGINS")),
     FunctionSpec("validate", "workflow", "handlers.workflow.validate.lambda_handler", "task"),
-    FunctionSpec("process", "workflow", "handlers.workflow.process.lambda_handler", "task"),
-    FunctionSpec("notify", "workflow", "handlers.workflow.notify.lambda_handler", "task"),
-    FunctionSpec("mark-failed", "workflow", "handlers.workflow.mark_failed.lambda_handler", "task"),
-    FunctionSpec("digest", "scheduled", "handlers.scheduled.digest.lambda_handler", "task"),
-    FunctionSpec("stream-consumer", "stream", "handlers.stream.consumer.lambda_handler", "task"),
+    FunctionSpec("process", "workflow", "handlers.workflow.process.lambda_handler", "task", (TABLE,)),
+    FunctionSpec("notify", "workflow", "handlers.workflow.notify.lambda_handler", "task", (TABLE, TOPIC)),
+    FunctionSpec("mark-failed", "workflow", "handlers.workflow.mark_failed.lambda_handler", "task", (TABLE,)),
+    FunctionSpec("digest", "scheduled", "handlers.scheduled.digest.lambda_handler", "task", (TABLE, TOPIC)),
+    FunctionSpec("stream-consumer", "stream", "handlers.stream.consumer.lambda_handler", "task", (TOPIC,)),
 )
+# Set on every function (Powertools' own settings).
+COMMON_ENVIRONMENT = ("POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_LOG_LEVEL")
+
+
+def function(name: str) -> FunctionSpec:
+    """The spec of one function by short name."""
+    return next(spec for spec in FUNCTIONS if spec.name == name)
 
 # Dead-letter queues that are not a function's own: the schedule's EventBridge target.
 EXTRA_QUEUES: tuple[str, ...] = ("schedule",)

@@ -35,6 +35,7 @@ ENVIRONMENT_VARIABLES: dict[str, str] = {
     "API_CERTIFICATE_ARN": "ACM certificate ARN for API_DOMAIN_NAME",
     "EMULATOR_ENDPOINT": "AWS emulator endpoint used by the local workspace (default: http://127.0.0.1:4566)",
     "VPC_CIDR": "overrides the VPC CIDR of every selected workspace (default: per workspace)",
+    "API_KIND": "rest (default: REST API with keys and usage plans) or http (HTTP API variant)",
 }
 
 _EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
@@ -66,7 +67,8 @@ class FunctionSettings(_Frozen):
 
     memory_mb: MemoryMb = 256
     timeout_seconds: TimeoutSeconds = 30
-    reserved_concurrency: int | None = Field(default=None, ge=1, le=1000)
+    # Reserved so one runaway function cannot starve the others (and bounds cost).
+    reserved_concurrency: int = Field(default=10, ge=1, le=1000)
 
 
 class CapacitySettings(_Frozen):
@@ -144,7 +146,7 @@ class AppSettings(_Frozen):
     lambda_architecture: Literal["arm64", "x86_64"] = "arm64"
     lambda_runtime: Literal["python3.11", "python3.12", "python3.13"] = "python3.13"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    api_function: FunctionSettings = FunctionSettings(memory_mb=512, timeout_seconds=29)
+    api_function: FunctionSettings = FunctionSettings(memory_mb=512, timeout_seconds=29, reserved_concurrency=50)
     task_function: FunctionSettings = FunctionSettings(memory_mb=512, timeout_seconds=30)
     schedule_expression: str = "rate(1 day)"
     stream_batch_size: int = Field(default=100, ge=1, le=10000)
@@ -169,7 +171,12 @@ class ApiSettings(_Frozen):
     throttle_rate_limit: float = Field(default=10000, gt=0, le=10000)
     quota_per_month: int = Field(default=1_000_000, ge=1)
     cache_cluster_enabled: bool = False
+    cache_cluster_size: Literal["0.5", "1.6", "6.1", "13.5", "28.4", "58.2", "118", "237"] = "0.5"
+    execution_logging_level: Literal["OFF", "ERROR", "INFO"] = "INFO"
     waf_enabled: bool = False
+    waf_rate_limit_per_5_minutes: int = Field(default=2000, ge=100, le=2_000_000_000)
+    # API Gateway's CloudWatch role is one setting per account and region: exactly one
+    # workspace per account should manage it (README "API Gateway account settings").
     manage_account_logging_role: bool = False
     domain_name: str | None = None
     certificate_arn: str | None = None
@@ -186,6 +193,23 @@ class ApiSettings(_Frozen):
         return self
 
 
+class AlarmSettings(_Frozen):
+    """Alarm thresholds (reference figures) and evaluation periods (5-minute periods)."""
+
+    function_errors: int = Field(default=10, ge=0)
+    function_errors_periods: int = Field(default=2, ge=1, le=24)
+    function_throttles: int = Field(default=5, ge=0)
+    duration_p99_fraction_of_timeout: float = Field(default=0.8, gt=0, le=1)
+    api_5xx: int = Field(default=10, ge=0)
+    api_4xx_rate: float = Field(default=0.05, gt=0, le=1)
+    api_4xx_periods: int = Field(default=2, ge=1, le=24)
+    api_latency_p99_ms: int = Field(default=2000, ge=1)
+    table_throttled_requests: int = Field(default=10, ge=0)
+    table_system_errors: int = Field(default=0, ge=0)
+    state_machine_failed: int = Field(default=5, ge=0)
+    stream_iterator_age_ms: int = Field(default=60_000, ge=1000)
+
+
 class WorkspaceSettings(_Frozen):
     """Everything one workspace's layer stacks are built from."""
 
@@ -198,10 +222,13 @@ class WorkspaceSettings(_Frozen):
     log_retention_days: int = 7
     kms_deletion_window_days: int = Field(default=30, ge=7, le=30)
     xray_tracing: bool = True
+    # Bucket policies deny requests without TLS and uploads without SSE-KMS (see LOCAL_DIFFERENCES).
+    s3_guard_policies: bool = True
     network: NetworkSettings = NetworkSettings()
     data: DataSettings = DataSettings()
     app: AppSettings = AppSettings()
     api: ApiSettings = ApiSettings()
+    alarms: AlarmSettings = AlarmSettings()
 
     @field_validator("project")
     @classmethod
@@ -277,7 +304,7 @@ _DEFAULTS: dict[str, dict[str, Any]] = {
         "network": {"vpc_cidr": "10.10.0.0/16", "az_count": 2, "nat_gateway_count": 1},
         "data": {"point_in_time_recovery": True, "deletion_protection": False},
         "app": {"log_level": "DEBUG", "task_function": _task(512, 30)},
-        "api": {"throttle_burst_limit": 500, "throttle_rate_limit": 1000},
+        "api": {"throttle_burst_limit": 500, "throttle_rate_limit": 1000, "execution_logging_level": "INFO"},
     },
     "staging": {
         "log_retention_days": 30,
@@ -285,7 +312,7 @@ _DEFAULTS: dict[str, dict[str, Any]] = {
         "network": {"vpc_cidr": "10.20.0.0/16", "az_count": 2, "nat_gateway_count": 1},
         "data": {"deletion_protection": True, "code_noncurrent_version_days": 60},
         "app": {"log_level": "INFO", "task_function": _task(1024, 60)},
-        "api": {"throttle_burst_limit": 2000, "throttle_rate_limit": 5000},
+        "api": {"throttle_burst_limit": 2000, "throttle_rate_limit": 5000, "execution_logging_level": "INFO"},
     },
     "prod": {
         "log_retention_days": 90,
@@ -302,6 +329,7 @@ _DEFAULTS: dict[str, dict[str, Any]] = {
         "app": {"log_level": "INFO", "task_function": _task(2048, 90),
                 "api_function": {"memory_mb": 1024, "timeout_seconds": 29, "reserved_concurrency": 100}},
         "api": {"throttle_burst_limit": 5000, "throttle_rate_limit": 10000, "waf_enabled": True,
+                "execution_logging_level": "ERROR", "cache_cluster_enabled": True,
                 "manage_account_logging_role": True},
     },
 }
@@ -312,6 +340,11 @@ LOCAL_DIFFERENCES: dict[str, tuple[Any, str]] = {
     "network": (
         {"enabled": False},
         "handlers run in-process next to the emulator, so VPC placement has nothing to attach to",
+    ),
+    "s3_guard_policies": (
+        False,
+        "the emulator evaluates S3 bucket policies but ignores their conditions, so the conditional Deny "
+        "statements (TLS only, SSE-KMS uploads only) would deny every request, Terraform's state reads included",
     ),
 }
 
@@ -347,6 +380,7 @@ _FIELD_TO_VARIABLE = {
     "emulator_endpoint": "EMULATOR_ENDPOINT",
     "network.vpc_cidr": "VPC_CIDR",
     "api": "API_DOMAIN_NAME/API_CERTIFICATE_ARN",
+    "api.kind": "API_KIND",
 }
 
 
@@ -379,9 +413,14 @@ def settings_for(workspace: str, environ: Mapping[str, str]) -> WorkspaceSetting
     }
     if environ.get("VPC_CIDR"):
         overrides["network"] = {"vpc_cidr": environ["VPC_CIDR"]}
+    api: dict[str, Any] = {}
     domain, certificate = environ.get("API_DOMAIN_NAME"), environ.get("API_CERTIFICATE_ARN")
     if domain or certificate:
-        overrides["api"] = {"domain_name": domain or None, "certificate_arn": certificate or None}
+        api.update({"domain_name": domain or None, "certificate_arn": certificate or None})
+    if environ.get("API_KIND"):
+        api["kind"] = environ["API_KIND"]
+    if api:
+        overrides["api"] = api
     data = _deep_merge(dict(defaults), overrides)
     try:
         return WorkspaceSettings.model_validate(data)

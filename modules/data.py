@@ -34,6 +34,8 @@ from modules.iam import deny_insecure_transport, policy_document
 from modules.secure_bucket import SecureBucket, SecureBucketOptions
 
 TABLE_GSI = "GSI1"
+SCHEDULE_QUEUE = "schedule"
+SCHEDULE_RULE_SUFFIX = "digest-schedule"  # the app layer's EventBridge rule
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,7 @@ class DataLayer(Construct):
         self.idempotency_table = self._build_idempotency_table()
         self.log_bucket = self._build_log_bucket()
         self.code_bucket = self._build_code_bucket()
+        self.code_bucket.send_access_logs_to(self.log_bucket, "s3-access/code/")
         self.events_topic = SnsTopic(self, "events_topic", name=self._settings.name("events"),
                                      kms_master_key_id=self._kms_key_arn)
         self.dead_letter_queues = {name: self._build_dlq(name) for name in dlq_names()}
@@ -146,18 +149,23 @@ class DataLayer(Construct):
             kms_key_arn=None,
             noncurrent_version_days=30,
             expiration_days=self._settings.data.log_archive_expiry_days,
+            log_delivery_sources=(f"arn:aws:s3:::{self._code_bucket_name()}",),
+            account_id=self._account_id,
+            tls_only=self._settings.s3_guard_policies,
             prevent_destroy=self._protect,
             force_destroy=not self._protect,
         ))
 
+    def _code_bucket_name(self) -> str:
+        return self._settings.name(f"code-{self._account_id}")
+
     def _build_code_bucket(self) -> SecureBucket:
         return SecureBucket(self, "code_bucket", SecureBucketOptions(
-            bucket_name=self._settings.name(f"code-{self._account_id}"),
+            bucket_name=self._code_bucket_name(),
             kms_key_arn=self._kms_key_arn,
             noncurrent_version_days=self._settings.data.code_noncurrent_version_days,
-            access_log_bucket=self.log_bucket.bucket.id,
-            access_log_prefix="s3-access/code/",
             require_encrypted_uploads=True,
+            tls_only=self._settings.s3_guard_policies,
             prevent_destroy=self._protect,
             force_destroy=not self._protect,
         ))
@@ -166,8 +174,18 @@ class DataLayer(Construct):
         queue = SqsQueue(self, f"dlq_{name.replace('-', '_')}", name=self._settings.name(f"{name}-dlq"),
                          kms_master_key_id=self._kms_key_arn, kms_data_key_reuse_period_seconds=300,
                          message_retention_seconds=self._settings.data.dlq_retention_seconds)
-        SqsQueuePolicy(self, f"dlq_{name.replace('-', '_')}_policy", queue_url=queue.url, policy=policy_document(
-            deny_insecure_transport([queue.arn], service="sqs")))
+        statements = [deny_insecure_transport([queue.arn], service="sqs")]
+        if name == SCHEDULE_QUEUE:
+            # EventBridge delivers undeliverable schedule events here, only from the digest rule.
+            rule_arn = (f"arn:aws:events:{self._settings.region}:{self._account_id}:rule/"
+                        f"{self._settings.name(SCHEDULE_RULE_SUFFIX)}")
+            statements.append({
+                "Sid": "ScheduleDeadLetters", "Effect": "Allow",
+                "Principal": {"Service": "events.amazonaws.com"}, "Action": "sqs:SendMessage",
+                "Resource": queue.arn, "Condition": {"ArnEquals": {"aws:SourceArn": rule_arn}},
+            })
+        SqsQueuePolicy(self, f"dlq_{name.replace('-', '_')}_policy", queue_url=queue.url,
+                       policy=policy_document(*statements))
         return queue
 
 

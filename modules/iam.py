@@ -40,12 +40,13 @@ def assume_role_policy(service: str, source_account: str | None = None) -> str:
     return json.dumps({"Version": "2012-10-17", "Statement": [statement]}, sort_keys=True)
 
 
-def deny_insecure_transport(resources: list[str], principal: Any = "*", service: str = "s3") -> Statement:
+def deny_insecure_transport(resources: list[str], principal: Any = None, service: str = "s3") -> Statement:
     """The TLS-only guard every bucket and queue policy carries."""
+    # {"AWS": "*"} is AWS's documented equivalent of "*" (every principal).
     return {
         "Sid": "DenyInsecureTransport",
         "Effect": "Deny",
-        "Principal": principal,
+        "Principal": principal or {"AWS": "*"},
         "Action": f"{service}:*",
         "Resource": resources,
         "Condition": {"Bool": {"aws:SecureTransport": "false"}},

@@ -5,6 +5,7 @@ policy, lifecycle rules and (optionally) server access logging."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from cdktf import TerraformResourceLifecycle
 from cdktf_cdktf_provider_aws.s3_bucket import S3Bucket
@@ -45,9 +46,10 @@ class SecureBucketOptions:
     kms_key_arn: str | None
     noncurrent_version_days: int = 30
     expiration_days: int | None = None
-    access_log_bucket: str | None = None
-    access_log_prefix: str = ""
     require_encrypted_uploads: bool = False
+    log_delivery_sources: tuple[str, ...] = ()  # bucket ARNs whose access logs land here
+    account_id: str | None = None
+    tls_only: bool = True  # False also drops the encrypted-uploads guard: see config.LOCAL_DIFFERENCES
     prevent_destroy: bool = False
     force_destroy: bool = False
     extra_policy_statements: tuple[Statement, ...] = field(default_factory=tuple)
@@ -71,11 +73,14 @@ class SecureBucket(Construct):
                                   block_public_policy=True, ignore_public_acls=True, restrict_public_buckets=True)
         S3BucketOwnershipControls(self, "ownership", bucket=self.bucket.id,
                                   rule=S3BucketOwnershipControlsRule(object_ownership="BucketOwnerEnforced"))
-        self._build_policy(options)
+        self.policy = self._build_policy(options)
         self._build_lifecycle(options)
-        if options.access_log_bucket:
-            S3BucketLoggingA(self, "logging", bucket=self.bucket.id, target_bucket=options.access_log_bucket,
-                             target_prefix=options.access_log_prefix)
+
+    def send_access_logs_to(self, target: SecureBucket, prefix: str) -> None:
+        """Server access logging into `target`, whose policy must list this bucket in
+        `log_delivery_sources` (S3 checks the grant when logging is switched on)."""
+        S3BucketLoggingA(self, "logging", bucket=self.bucket.id, target_bucket=target.bucket.id,
+                         target_prefix=prefix, depends_on=[target.policy] if target.policy else None)
 
     def _build_encryption(self, options: SecureBucketOptions) -> None:
         if options.kms_key_arn:
@@ -91,20 +96,35 @@ class SecureBucket(Construct):
                 bucket_key_enabled=bool(options.kms_key_arn))],
         )
 
-    def _build_policy(self, options: SecureBucketOptions) -> None:
+    def _build_policy(self, options: SecureBucketOptions) -> S3BucketPolicy | None:
         arn = self.bucket.arn
-        statements: list[Statement] = [deny_insecure_transport([arn, f"{arn}/*"])]
-        if options.require_encrypted_uploads:
+        statements: list[Statement] = [deny_insecure_transport([arn, f"{arn}/*"])] if options.tls_only else []
+        if options.require_encrypted_uploads and options.tls_only:
             statements.append({
                 "Sid": "DenyUnencryptedUploads",
                 "Effect": "Deny",
-                "Principal": "*",
+                "Principal": {"AWS": "*"},
                 "Action": "s3:PutObject",
                 "Resource": f"{arn}/*",
                 "Condition": {"StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption": "aws:kms"}},
             })
+        if options.log_delivery_sources:
+            # With ACLs disabled (BucketOwnerEnforced), S3 log delivery is granted by policy.
+            condition: dict[str, Any] = {"ArnLike": {"aws:SourceArn": list(options.log_delivery_sources)}}
+            if options.account_id:
+                condition["StringEquals"] = {"aws:SourceAccount": options.account_id}
+            statements.append({
+                "Sid": "S3ServerAccessLogDelivery",
+                "Effect": "Allow",
+                "Principal": {"Service": "logging.s3.amazonaws.com"},
+                "Action": "s3:PutObject",
+                "Resource": f"{arn}/*",
+                "Condition": condition,
+            })
         statements.extend(options.extra_policy_statements)
-        S3BucketPolicy(self, "policy", bucket=self.bucket.id, policy=policy_document(*statements))
+        if not statements:
+            return None
+        return S3BucketPolicy(self, "policy", bucket=self.bucket.id, policy=policy_document(*statements))
 
     def _build_lifecycle(self, options: SecureBucketOptions) -> None:
         rule = S3BucketLifecycleConfigurationRule(

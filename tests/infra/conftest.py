@@ -26,3 +26,9 @@ def synth_into(outdir: Path, environ: dict[str, str] | None = None) -> Synthesiz
 @pytest.fixture(scope="session")
 def synth(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synthesized]:
     yield synth_into(tmp_path_factory.mktemp("synth"))
+
+
+@pytest.fixture(scope="session")
+def synth_http(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synthesized]:
+    """Every workspace with the HTTP API variant (`API_KIND=http`)."""
+    yield synth_into(tmp_path_factory.mktemp("synth-http"), {**SESSION_ENVIRONMENT, "API_KIND": "http"})

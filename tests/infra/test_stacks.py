@@ -7,7 +7,7 @@ import pytest
 from modules.config import WORKSPACES, load_settings
 from tests.infra.conftest import SESSION_ENVIRONMENT
 
-LAYERS = ("security", "network", "data")
+LAYERS = ("security", "network", "data", "app", "observability")
 
 
 def expected_stacks() -> list[str]:

@@ -73,6 +73,10 @@ def test_two_synths_are_byte_identical(synth, tmp_path):
     second = tmp_path / "out" / "stacks"
     assert sorted(p.name for p in second.iterdir()) == synth.stack_names()
     for stack in synth.stack_names():
-        assert filecmp.cmp(synth.stacks_dir / stack / "cdk.tf.json", second / stack / "cdk.tf.json",
-                           shallow=False), stack
+        first_files = sorted(p.relative_to(synth.stacks_dir / stack) for p in (synth.stacks_dir / stack).rglob("*")
+                             if p.is_file() and ".terraform" not in p.parts and p.name != ".terraform.lock.hcl")
+        second_files = sorted(p.relative_to(second / stack) for p in (second / stack).rglob("*") if p.is_file())
+        assert first_files == second_files, stack  # the same stack JSON and artifact assets
+        for relative in first_files:
+            assert filecmp.cmp(synth.stacks_dir / stack / relative, second / stack / relative, shallow=False), relative
     assert result.stdout.count("synthesized stack ") == len(synth.stack_names())

@@ -1,0 +1,290 @@
+"""Benchmark of the Lambda handlers: cold init and warm latency. A script that prints figures, not a test.
+
+Usage: ``python bench/bench_handlers.py [--runs 9] [--calls 2000]``
+
+* Cold init: each entry point is imported in a fresh interpreter (import + module-level setup:
+  settings validation, clients, resolver), measured inside the child with ``perf_counter``, so
+  interpreter start-up (identical for everyone) is left out. The floor, ``import boto3;
+  boto3.client("dynamodb")``, is measured in the same rounds, in a random order with the entry
+  points so machine noise hits all alike. Medians over ``--runs`` rounds.
+  For the API, the child also times its first request (GET /items/{id}, DynamoDB stubbed), because
+  work deferred out of init is paid there: init + first request is what the first caller waits.
+  Tracing is off as it is outside Lambda; ``--with-tracing`` adds an API run with Lambda's
+  environment (LAMBDA_TASK_ROOT set), where the Tracer loads the X-Ray SDK.
+* Warm latency: create, get and list through ``lambda_handler`` in this process, DynamoDB stubbed
+  with botocore's Stubber (parameters are still validated and serialized by botocore), p50 and p99
+  over ``--calls`` calls after a warm-up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+ENVIRONMENT = {
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_REGION": "us-east-1",
+    "AWS_ACCESS_KEY_ID": "bench",
+    "AWS_SECRET_ACCESS_KEY": "bench",
+    "POWERTOOLS_SERVICE_NAME": "bench",
+    "POWERTOOLS_METRICS_NAMESPACE": "Bench",
+    "POWERTOOLS_LOG_LEVEL": "INFO",
+    "TABLE_NAME": "bench-table",
+    "IDEMPOTENCY_TABLE_NAME": "bench-idempotency",
+    "STATE_MACHINE_ARN": "arn:aws:states:us-east-1:123456789012:stateMachine:bench",
+    "EVENTS_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:bench",
+}
+
+ENTRY_POINTS = (
+    "handlers.api.app",
+    "handlers.workflow.validate",
+    "handlers.workflow.process",
+    "handlers.workflow.notify",
+    "handlers.workflow.mark_failed",
+    "handlers.scheduled.digest",
+    "handlers.stream.consumer",
+)
+
+FLOOR_CODE = """
+import time
+start = time.perf_counter()
+import boto3
+boto3.client("dynamodb")
+print(f'{{"init_ms": {(time.perf_counter() - start) * 1000:.3f}}}')
+"""
+
+ENTRY_CODE = """
+import time
+start = time.perf_counter()
+import importlib
+module = importlib.import_module({module!r})
+init_ms = (time.perf_counter() - start) * 1000
+first_ms = None
+if {first_request!r}:
+    import sys, io
+    sys.path.insert(0, {bench_dir!r})
+    from bench_handlers import first_api_request
+    first_ms = first_api_request(module)
+print('{{"init_ms": %.3f, "first_ms": %s}}' % (init_ms, "null" if first_ms is None else "%.3f" % first_ms))
+"""
+
+
+def _child_environment(tracing: bool) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("AWS_", "POWERTOOLS_"))}
+    env.update(ENVIRONMENT)
+    env["PYTHONPATH"] = str(REPO_ROOT)
+    env.pop("LAMBDA_TASK_ROOT", None)
+    if tracing:
+        env["LAMBDA_TASK_ROOT"] = str(REPO_ROOT)
+        env["AWS_XRAY_CONTEXT_MISSING"] = "IGNORE_ERROR"
+    return env
+
+
+def _run_child(code: str, tracing: bool = False) -> dict[str, Any]:
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=REPO_ROOT,
+        env=_child_environment(tracing),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return dict(json.loads(result.stdout.strip().splitlines()[-1]))
+
+
+def _item_attributes(item_id: str) -> dict[str, Any]:
+    now = "2025-01-01T00:00:00.000000Z"
+    return {
+        "pk": {"S": f"ITEM#{item_id}"},
+        "sk": {"S": "ITEM"},
+        "gsi1pk": {"S": "ITEM"},
+        "gsi1sk": {"S": f"{now}#{item_id}"},
+        "id": {"S": item_id},
+        "name": {"S": "bench item"},
+        "description": {"S": "an item used by the benchmark"},
+        "tags": {"L": [{"S": "bench"}, {"S": "perf"}]},
+        "version": {"N": "1"},
+        "created_at": {"S": now},
+        "updated_at": {"S": now},
+    }
+
+
+class _Context:
+    function_name = "bench-api"
+    memory_limit_in_mb = 512
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:bench-api"
+    aws_request_id = "00000000-0000-0000-0000-000000000000"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 30_000
+
+
+def _event(method: str, path: str, body: Any = None, query: dict[str, str] | None = None) -> dict[str, Any]:
+    headers = {"Host": "bench.execute-api.us-east-1.amazonaws.com", "Content-Type": "application/json"}
+    return {
+        "resource": path,
+        "path": path,
+        "httpMethod": method,
+        "headers": headers,
+        "multiValueHeaders": {key: [value] for key, value in headers.items()},
+        "queryStringParameters": query,
+        "multiValueQueryStringParameters": {k: [v] for k, v in query.items()} if query else None,
+        "pathParameters": None,
+        "requestContext": {"requestId": str(uuid.uuid4()), "stage": "prod", "identity": {"apiKeyId": "bench"}},
+        "body": json.dumps(body) if body is not None else None,
+        "isBase64Encoded": False,
+    }
+
+
+def first_api_request(module: Any) -> float:
+    """Time the first GET /items/{id} of a fresh API container (DynamoDB stubbed)."""
+    from botocore.stub import Stubber
+
+    from handlers.shared.aws import clients
+
+    item_id = str(uuid.uuid4())
+    stubber = Stubber(clients.get("dynamodb"))
+    stubber.add_response("get_item", {"Item": _item_attributes(item_id)})
+    stubber.activate()
+    with contextlib.redirect_stdout(io.StringIO()):
+        start = time.perf_counter()
+        response = module.lambda_handler(_event("GET", f"/items/{item_id}"), _Context())
+        elapsed = (time.perf_counter() - start) * 1000
+    if response["statusCode"] != 200:
+        raise RuntimeError(f"first request failed: {response}")
+    return elapsed
+
+
+def bench_cold(runs: int, with_tracing: bool) -> None:
+    """Print the cold init table."""
+    bench_dir = str(Path(__file__).resolve().parent)
+    samples: dict[str, list[float]] = {"floor": []}
+    first: list[float] = []
+    traced: list[float] = []
+    order = random.Random(20250301)
+    for _ in range(runs):
+        # A new random order every round, so load spikes and cache effects hit every line alike.
+        for module in order.sample(["floor", *ENTRY_POINTS], k=len(ENTRY_POINTS) + 1):
+            if module == "floor":
+                samples["floor"].append(_run_child(FLOOR_CODE)["init_ms"])
+                continue
+            is_api = module == "handlers.api.app"
+            code = ENTRY_CODE.format(module=module, first_request=is_api, bench_dir=bench_dir)
+            result = _run_child(code)
+            samples.setdefault(module, []).append(result["init_ms"])
+            if is_api:
+                first.append(result["first_ms"])
+                if with_tracing:
+                    traced.append(_run_child(code, tracing=True)["init_ms"])
+    floor = statistics.median(samples["floor"])
+    print(f"Cold init, median of {runs} fresh interpreters (import + module-level setup)")
+    print(f"  {'entry point':<34}{'init ms':>10}{'x floor':>10}")
+    print(f"  {'floor: boto3 + client(dynamodb)':<34}{floor:>10.1f}{1.0:>10.2f}")
+    for module in ENTRY_POINTS:
+        value = statistics.median(samples[module])
+        print(f"  {module:<34}{value:>10.1f}{value / floor:>10.2f}")
+    api_init = statistics.median(samples["handlers.api.app"])
+    first_ms = statistics.median(first)
+    print(f"  API first request (GET /items/{{id}}, stubbed): {first_ms:.1f} ms")
+    print(f"  API init + first request: {api_init + first_ms:.1f} ms = {(api_init + first_ms) / floor:.2f} x floor")
+    if traced:
+        value = statistics.median(traced)
+        print(f"  API init with tracing on (X-Ray SDK loaded): {value:.1f} ms = {value / floor:.2f} x floor")
+
+
+def _percentiles(samples: list[float]) -> tuple[float, float]:
+    ordered = sorted(samples)
+    p99_index = min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))
+    return statistics.median(ordered), ordered[p99_index]
+
+
+def bench_warm(calls: int) -> None:
+    """Print warm latency of create, get and list through lambda_handler."""
+    os.environ.update(ENVIRONMENT)
+    os.environ.pop("LAMBDA_TASK_ROOT", None)
+    # GET requests add no metric; Powertools warns about each such flush.
+    warnings.filterwarnings("ignore", message="No application metrics to publish")
+    sys.path.insert(0, str(REPO_ROOT))
+    from botocore.stub import Stubber
+
+    from handlers.api import app
+    from handlers.shared.aws import clients
+
+    stubber = Stubber(clients.get("dynamodb"))
+    stubber.activate()
+    context = _Context()
+    item_id = str(uuid.uuid4())
+    page = [_item_attributes(str(uuid.uuid4())) for _ in range(20)]
+    scenarios: dict[str, tuple[Callable[[], None], Callable[[], dict[str, Any]], int]] = {
+        "create (POST /items)": (
+            lambda: stubber.add_response("put_item", {}),
+            lambda: _event("POST", "/items", body={"name": "bench", "description": "d", "tags": ["a", "b"]}),
+            201,
+        ),
+        "get (GET /items/{id})": (
+            lambda: stubber.add_response("get_item", {"Item": _item_attributes(item_id)}),
+            lambda: _event("GET", f"/items/{item_id}"),
+            200,
+        ),
+        "list (GET /items, 20 items)": (
+            lambda: stubber.add_response("query", {"Items": page, "Count": 20}),
+            lambda: _event("GET", "/items", query={"limit": "20"}),
+            200,
+        ),
+    }
+    print(f"Warm latency through lambda_handler, DynamoDB stubbed, {calls} calls after 100 warm-up calls")
+    print(f"  {'scenario':<30}{'p50 ms':>10}{'p99 ms':>10}")
+    sink = io.StringIO()
+    for name, (stub, make_event, expected) in scenarios.items():
+        timings: list[float] = []
+        for index in range(calls + 100):
+            stub()
+            event = make_event()
+            with contextlib.redirect_stdout(sink):
+                start = time.perf_counter_ns()
+                response = app.lambda_handler(event, context)
+                elapsed = time.perf_counter_ns() - start
+            sink.seek(0)
+            sink.truncate()
+            if response["statusCode"] != expected:
+                raise RuntimeError(f"{name}: unexpected answer {response}")
+            if index >= 100:
+                timings.append(elapsed / 1e6)
+        p50, p99 = _percentiles(timings)
+        print(f"  {name:<30}{p50:>10.3f}{p99:>10.3f}")
+
+
+def main() -> int:
+    """Run both benchmarks and print their tables."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=9, help="fresh interpreters per entry point (>= 7)")
+    parser.add_argument("--calls", type=int, default=2000, help="warm calls per scenario (>= 2000)")
+    parser.add_argument("--with-tracing", action="store_true", help="also time API init with tracing on")
+    parser.add_argument("--warm-only", action="store_true", help="skip the cold init measurements")
+    arguments = parser.parse_args()
+    load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
+    print(f"Python {sys.version.split()[0]} on {sys.platform}, {os.cpu_count()} CPUs, load average {load}")
+    if not arguments.warm_only:
+        bench_cold(max(arguments.runs, 7), arguments.with_tracing)
+        print()
+    bench_warm(max(arguments.calls, 2000))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

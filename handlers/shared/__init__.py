@@ -1,0 +1,1 @@
+"""Code shared by every function: settings, observability, domain models and errors, AWS adapters."""

@@ -1,0 +1,151 @@
+"""The AWS of the ``local`` workspace: a moto server in this process, with Lambda code run in-process.
+
+In-process, because moto's Lambda invocations are routed to :mod:`localmode.lambda_runtime`, which runs
+the handlers in the process that hosts moto. Starting an :class:`Emulator`
+
+* turns on moto's Step Functions execution mode (``{"stepfunctions": {"execute_state_machine": True}}``:
+  executions really run the ASL with moto's interpreter, ``moto.stepfunctions.parser``; its Task
+  states call Lambda through the Invoke API at ``localhost:$MOTO_PORT``, so ``MOTO_PORT`` is set to
+  the server's port) and keeps moto's Docker Lambda backend selected (``{"lambda": {"use_docker": True}}``:
+  the "simple" backend would answer invocations without calling ``LambdaFunction.invoke``);
+* installs the in-process Lambda runtime and the DynamoDB stream delivery (:mod:`localmode.stream_mapping`).
+
+moto's state and configuration are process-wide: one emulator per process. Stopping it restores the
+configuration and frees the port.
+
+CLI: ``python -m localmode.emulator [--host 127.0.0.1] [--port 4566] [--api-port 8080]`` runs in the
+foreground until Ctrl-C. With ``--api-port`` it also serves the API (see :mod:`localmode.runtime`) as
+soon as Terraform has deployed the API function and its key.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import threading
+import types
+from collections.abc import Callable
+from typing import Any, cast
+from urllib.parse import urlsplit
+
+from moto.core.config import default_user_config
+from moto.server import ThreadedMotoServer
+
+from localmode import lambda_runtime, moto_extensions, stream_mapping
+
+DEFAULT_ENDPOINT = "http://127.0.0.1:4566"
+_MOTO_CONFIG: dict[str, dict[str, Any]] = {"stepfunctions": {"execute_state_machine": True},
+                                           "lambda": {"use_docker": True}}
+
+
+def endpoint_from_environment() -> tuple[str, int]:
+    """Host and port of ``EMULATOR_ENDPOINT`` (default ``http://127.0.0.1:4566``)."""
+    parts = urlsplit(os.environ.get("EMULATOR_ENDPOINT", DEFAULT_ENDPOINT))
+    return parts.hostname or "127.0.0.1", parts.port or 4566
+
+
+class Emulator:
+    """A moto server on ``host:port`` (port 0: any free port) with the local-mode hooks installed."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 4566, *, verbose: bool = False) -> None:
+        self.host, self.port, self.verbose = host, port, verbose
+        self._server: ThreadedMotoServer | None = None
+        self._undo: list[Callable[[], None]] = []
+
+    @property
+    def endpoint(self) -> str:
+        """``http://host:port`` of the running server (a wildcard address is reached on 127.0.0.1)."""
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "") else self.host
+        return f"http://{host}:{self.port}"
+
+    def start(self) -> Emulator:
+        """Configure moto, start the server and install the hooks; return self."""
+        if self._server is not None or self._undo:
+            raise RuntimeError("the emulator is already running")
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _start(self) -> None:
+        if not self.verbose:
+            logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        config = cast(dict[str, dict[str, Any]], default_user_config)
+        saved = {section: dict(config.get(section, {})) for section in _MOTO_CONFIG}
+        for section, values in _MOTO_CONFIG.items():
+            config[section] = {**config.get(section, {}), **values}
+        self._undo.append(lambda: config.update(saved))
+        server = ThreadedMotoServer(ip_address=self.host, port=self.port, verbose=False)
+        server.start()
+        self._server = server
+        self.port = server.get_host_and_port()[1]
+        previous_port = os.environ.get("MOTO_PORT")
+        os.environ["MOTO_PORT"] = str(self.port)
+        self._undo.append(lambda: _restore_env("MOTO_PORT", previous_port))
+        self._undo.append(moto_extensions.install())
+        self._undo.append(lambda_runtime.install(self.endpoint))
+        self._undo.append(stream_mapping.install())
+
+    def stop(self) -> None:
+        """Stop the server (the port is free on return) and undo every hook."""
+        server, self._server = self._server, None
+        if server is not None:
+            server.stop()
+            # ThreadedMotoServer.stop() leaves the listening socket open until garbage collection.
+            wsgi_server = getattr(server, "_server", None)
+            if wsgi_server is not None:
+                wsgi_server.server_close()
+        while self._undo:
+            self._undo.pop()()
+
+    def __enter__(self) -> Emulator:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def _restore_env(name: str, value: str | None) -> None:
+    if value is None:
+        os.environ.pop(name, None)
+    else:
+        os.environ[name] = value
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the emulator (and optionally the API) in the foreground until Ctrl-C or SIGTERM."""
+    host, port = endpoint_from_environment()
+    parser = argparse.ArgumentParser(prog="python -m localmode.emulator", description=__doc__.split("\n")[0])
+    parser.add_argument("--host", default=host, help=f"address to bind (default {host})")
+    parser.add_argument("--port", type=int, default=port, help=f"port to bind (default {port})")
+    parser.add_argument("--api-port", type=int, help="also serve the API here once it is deployed")
+    parser.add_argument("--verbose", action="store_true", help="log every emulator request")
+    args = parser.parse_args(argv)
+    stopped = threading.Event()
+
+    def on_signal(signum: int, frame: types.FrameType | None) -> None:
+        stopped.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    with Emulator(args.host, args.port, verbose=args.verbose) as emulator:
+        print(f"AWS emulator on {emulator.endpoint} (Ctrl-C to stop)", flush=True)
+        api = None
+        if args.api_port is not None:
+            from localmode import runtime
+
+            api = runtime.start_when_deployed(emulator.endpoint, api_port=args.api_port, stopped=stopped)
+        stopped.wait()
+        if api is not None:
+            api.stop()
+    print("AWS emulator stopped", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

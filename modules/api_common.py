@@ -1,0 +1,68 @@
+"""What both API kinds share: the route contract read from the handler package, the
+JSON access-log format, the encrypted access-log group and the invoke permission."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
+from cdktf_cdktf_provider_aws.lambda_permission import LambdaPermission
+from constructs import Construct
+
+# Route metadata only: handlers/api/routes_table.py imports nothing but the standard library.
+from handlers.api.routes_table import PUBLIC_ROUTES, REQUEST_MODEL_NAMES, REQUEST_SCHEMAS, ROUTES
+from modules.config import WorkspaceSettings
+from modules.function import Function
+
+__all__ = ["PUBLIC_ROUTES", "REQUEST_MODEL_NAMES", "REQUEST_SCHEMAS", "ROUTES", "ApiInputs", "access_log_format",
+           "build_access_log_group", "allow_invoke"]
+
+# Fields every access-log line carries (REST context variables; the HTTP API variant
+# maps the same names to its own variables).
+REST_ACCESS_LOG_FIELDS = {
+    "requestId": "$context.requestId",
+    "sourceIp": "$context.identity.sourceIp",
+    "caller": "$context.identity.caller",
+    "user": "$context.identity.user",
+    "requestTime": "$context.requestTime",
+    "httpMethod": "$context.httpMethod",
+    "resourcePath": "$context.resourcePath",
+    "status": "$context.status",
+    "protocol": "$context.protocol",
+    "responseLength": "$context.responseLength",
+    "integrationError": "$context.integration.error",
+    "apiKeyId": "$context.identity.apiKeyId",
+}
+HTTP_ACCESS_LOG_FIELDS = {
+    **REST_ACCESS_LOG_FIELDS,
+    "resourcePath": "$context.routeKey",
+    "integrationError": "$context.integrationErrorMessage",
+    "apiKeyId": "$context.identity.apiKeyId",
+}
+
+
+def access_log_format(fields: dict[str, str]) -> str:
+    """One JSON object per request, keys sorted so the output is stable."""
+    return json.dumps(fields, sort_keys=True, separators=(",", ":"))
+
+
+@dataclass(frozen=True)
+class ApiInputs:
+    settings: WorkspaceSettings
+    kms_key_arn: str
+    api_function: Function
+    log_bucket_arn: str
+
+
+def build_access_log_group(scope: Construct, settings: WorkspaceSettings, kms_key_arn: str) -> CloudwatchLogGroup:
+    return CloudwatchLogGroup(scope, "access_log_group", name=f"/aws/apigateway/{settings.name('api')}/access",
+                              retention_in_days=settings.log_retention_days, kms_key_id=kms_key_arn)
+
+
+def allow_invoke(scope: Construct, function: Function, execution_arn: str) -> LambdaPermission:
+    """API Gateway may invoke the `live` alias, from this API only."""
+    return LambdaPermission(scope, "invoke_permission", statement_id="AllowApiGateway",
+                            action="lambda:InvokeFunction", principal="apigateway.amazonaws.com",
+                            function_name=function.function.function_name, qualifier=function.alias.name,
+                            source_arn=f"{execution_arn}/*")

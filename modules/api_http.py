@@ -1,0 +1,62 @@
+"""HTTP API variant (`api.kind = "http"`): explicit contract routes to the same alias
+with payload format 1.0, CORS, a `$default` auto-deploy stage with JSON access logs
+and default route throttling. HTTP APIs have no API keys or usage plans, so every route
+but /health requires IAM (SigV4) authorization instead."""
+
+from __future__ import annotations
+
+from cdktf_cdktf_provider_aws.apigatewayv2_api import Apigatewayv2Api, Apigatewayv2ApiCorsConfiguration
+from cdktf_cdktf_provider_aws.apigatewayv2_integration import Apigatewayv2Integration
+from cdktf_cdktf_provider_aws.apigatewayv2_route import Apigatewayv2Route
+from cdktf_cdktf_provider_aws.apigatewayv2_stage import (
+    Apigatewayv2Stage,
+    Apigatewayv2StageAccessLogSettings,
+    Apigatewayv2StageDefaultRouteSettings,
+)
+from constructs import Construct
+
+from modules.api_common import (
+    HTTP_ACCESS_LOG_FIELDS,
+    PUBLIC_ROUTES,
+    ROUTES,
+    ApiInputs,
+    access_log_format,
+    allow_invoke,
+    build_access_log_group,
+)
+from modules.log_archive import LogArchive
+
+
+class HttpApi(Construct):
+    def __init__(self, scope: Construct, id_: str, inputs: ApiInputs) -> None:
+        super().__init__(scope, id_)
+        settings = inputs.settings
+        origins = list(settings.app.allowed_origins) or ["*"]
+        self.api = Apigatewayv2Api(
+            self, "http_api", name=settings.name("api"), protocol_type="HTTP",
+            cors_configuration=Apigatewayv2ApiCorsConfiguration(
+                allow_origins=origins, allow_methods=sorted({m for m, _ in ROUTES} | {"OPTIONS"}),
+                allow_headers=["content-type", "idempotency-key", "authorization"], max_age=3600))
+        integration = Apigatewayv2Integration(
+            self, "integration", api_id=self.api.id, integration_type="AWS_PROXY",
+            integration_uri=inputs.api_function.alias.invoke_arn, integration_method="POST",
+            payload_format_version="1.0")
+        for method, path in ROUTES:
+            id_ = f"{method.lower()}_{path.strip('/').replace('/', '_').replace('{', '').replace('}', '')}"
+            # HTTP APIs have no API keys: callers of every route but /health sign with SigV4.
+            Apigatewayv2Route(self, f"route_{id_}", api_id=self.api.id, route_key=f"{method} {path}",
+                              target=f"integrations/{integration.id}",
+                              authorization_type="NONE" if (method, path) in PUBLIC_ROUTES else "AWS_IAM")
+        log_group = build_access_log_group(self, settings, inputs.kms_key_arn)
+        LogArchive(self, "access_log_archive", settings=settings, kms_key_arn=inputs.kms_key_arn,
+                   log_group_name=log_group.name, log_bucket_arn=inputs.log_bucket_arn, prefix="api-access")
+        self.stage = Apigatewayv2Stage(
+            self, "stage", api_id=self.api.id, name="$default", auto_deploy=True,
+            access_log_settings=Apigatewayv2StageAccessLogSettings(
+                destination_arn=log_group.arn, format=access_log_format(HTTP_ACCESS_LOG_FIELDS)),
+            default_route_settings=Apigatewayv2StageDefaultRouteSettings(
+                throttling_burst_limit=settings.api.throttle_burst_limit,
+                throttling_rate_limit=settings.api.throttle_rate_limit,
+                detailed_metrics_enabled=True))
+        self.invoke_url = self.stage.invoke_url
+        allow_invoke(self, inputs.api_function, self.api.execution_arn)

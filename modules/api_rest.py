@@ -1,0 +1,261 @@
+"""REST API (the default kind): every contract route, keys and usage plan, request
+validation from the handler's schemas, CORS, JSON errors from the gateway itself,
+encrypted JSON access logs (also archived to S3), tracing, optional domain and WAF."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from cdktf import Fn, TerraformResourceLifecycle
+from cdktf_cdktf_provider_aws.api_gateway_account import ApiGatewayAccount
+from cdktf_cdktf_provider_aws.api_gateway_api_key import ApiGatewayApiKey
+from cdktf_cdktf_provider_aws.api_gateway_base_path_mapping import ApiGatewayBasePathMapping
+from cdktf_cdktf_provider_aws.api_gateway_deployment import ApiGatewayDeployment
+from cdktf_cdktf_provider_aws.api_gateway_domain_name import (
+    ApiGatewayDomainName,
+    ApiGatewayDomainNameEndpointConfiguration,
+)
+from cdktf_cdktf_provider_aws.api_gateway_gateway_response import ApiGatewayGatewayResponse
+from cdktf_cdktf_provider_aws.api_gateway_integration import ApiGatewayIntegration
+from cdktf_cdktf_provider_aws.api_gateway_integration_response import ApiGatewayIntegrationResponse
+from cdktf_cdktf_provider_aws.api_gateway_method import ApiGatewayMethod
+from cdktf_cdktf_provider_aws.api_gateway_method_response import ApiGatewayMethodResponse
+from cdktf_cdktf_provider_aws.api_gateway_method_settings import (
+    ApiGatewayMethodSettings,
+    ApiGatewayMethodSettingsSettings,
+)
+from cdktf_cdktf_provider_aws.api_gateway_model import ApiGatewayModel
+from cdktf_cdktf_provider_aws.api_gateway_request_validator import ApiGatewayRequestValidator
+from cdktf_cdktf_provider_aws.api_gateway_resource import ApiGatewayResource
+from cdktf_cdktf_provider_aws.api_gateway_rest_api import (
+    ApiGatewayRestApi,
+    ApiGatewayRestApiEndpointConfiguration,
+)
+from cdktf_cdktf_provider_aws.api_gateway_stage import ApiGatewayStage, ApiGatewayStageAccessLogSettings
+from cdktf_cdktf_provider_aws.api_gateway_usage_plan import (
+    ApiGatewayUsagePlan,
+    ApiGatewayUsagePlanApiStages,
+    ApiGatewayUsagePlanQuotaSettings,
+    ApiGatewayUsagePlanThrottleSettings,
+)
+from cdktf_cdktf_provider_aws.api_gateway_usage_plan_key import ApiGatewayUsagePlanKey
+from cdktf_cdktf_provider_aws.iam_role import IamRole
+from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAttachment
+from constructs import Construct
+
+from modules.api_common import (
+    PUBLIC_ROUTES,
+    REQUEST_MODEL_NAMES,
+    REQUEST_SCHEMAS,
+    REST_ACCESS_LOG_FIELDS,
+    ROUTES,
+    ApiInputs,
+    access_log_format,
+    allow_invoke,
+    build_access_log_group,
+)
+from modules.iam import assume_role_policy
+from modules.log_archive import LogArchive
+from modules.waf import RegionalWaf
+
+CORS_METHODS = "'DELETE,GET,OPTIONS,POST,PUT'"
+CORS_HEADERS = "'Content-Type,Idempotency-Key,X-Api-Key,X-Amz-Date,Authorization'"
+# The gateway's own errors, in the product's error shape.
+GATEWAY_ERRORS: dict[str, tuple[str | None, str, str]] = {
+    # response type: (status override, code, message)
+    "DEFAULT_4XX": (None, "client_error", "$context.error.message"),
+    "DEFAULT_5XX": (None, "gateway_error", "the API gateway could not process the request"),
+    "BAD_REQUEST_BODY": ("422", "validation_error", "$context.error.validationErrorString"),
+    "MISSING_AUTHENTICATION_TOKEN": ("404", "not_found", "no route matches this method and path"),
+    "INVALID_API_KEY": ("403", "forbidden", "a valid x-api-key header is required"),
+    "API_CONFIGURATION_ERROR": (None, "gateway_error", "the API gateway could not process the request"),
+    "THROTTLED": ("429", "throttled", "too many requests; retry later"),
+    "QUOTA_EXCEEDED": ("429", "quota_exceeded", "the usage plan quota is used up"),
+}
+
+
+def _error_template(code: str, message: str) -> str:
+    # A VTL template rendering the product's JSON error shape.
+    escaped = message.replace('"', '\\"')
+    return '{"error":{"code":"' + code + '","message":"' + escaped + '","request_id":"$context.requestId"}}'
+
+
+def definition_digest(settings_json: str) -> str:
+    """Hash of everything the API definition is generated from (routes, schemas, gateway
+    errors, CORS, settings): a change redeploys the stage."""
+    material = json.dumps({"routes": ROUTES, "public": sorted(PUBLIC_ROUTES),
+                           "schemas": {f"{m} {p}": s for (m, p), s in REQUEST_SCHEMAS.items()},
+                           "errors": GATEWAY_ERRORS, "cors": [CORS_METHODS, CORS_HEADERS],
+                           "settings": settings_json}, sort_keys=True)
+    return hashlib.sha256(material.encode()).hexdigest()
+
+
+class RestApi(Construct):
+    """The REST API in front of the api function's `live` alias."""
+
+    def __init__(self, scope: Construct, id_: str, inputs: ApiInputs) -> None:
+        super().__init__(scope, id_)
+        self._inputs = inputs
+        settings = inputs.settings
+        self.api = ApiGatewayRestApi(
+            self, "rest_api", name=settings.name("api"), description="Items and jobs API",
+            endpoint_configuration=ApiGatewayRestApiEndpointConfiguration(types=["REGIONAL"]),
+            lifecycle=TerraformResourceLifecycle(create_before_destroy=True))
+        self._validator = ApiGatewayRequestValidator(self, "validator", rest_api_id=self.api.id,
+                                                     name="body-and-parameters", validate_request_body=True,
+                                                     validate_request_parameters=True)
+        self._models = {route: ApiGatewayModel(self, f"model_{REQUEST_MODEL_NAMES[route]}", rest_api_id=self.api.id,
+                                               name=REQUEST_MODEL_NAMES[route], content_type="application/json",
+                                               schema=json.dumps(schema, sort_keys=True))
+                        for route, schema in REQUEST_SCHEMAS.items()}
+        self._resources = self._build_resources()
+        self._parts: list[str] = [self._validator.id, *(m.id for m in self._models.values())]
+        for method, path in ROUTES:
+            self._build_route(method, path)
+        for path in sorted(self._resources):
+            self._build_cors_preflight(path)
+        self._build_gateway_responses()
+        self.stage = self._build_stage()
+        self.invoke_url = self.stage.invoke_url
+        allow_invoke(self, inputs.api_function, self.api.execution_arn)
+        self._build_usage_plan()
+        if settings.api.domain_name and settings.api.certificate_arn:
+            self._build_domain(settings.api.domain_name, settings.api.certificate_arn)
+        if settings.api.waf_enabled:
+            RegionalWaf(self, "waf", settings=settings, kms_key_arn=inputs.kms_key_arn,
+                        resource_arn=self.stage.arn)
+        if settings.api.manage_account_logging_role:
+            self._build_account_logging_role()
+
+    def _build_resources(self) -> dict[str, ApiGatewayResource | None]:
+        resources: dict[str, ApiGatewayResource | None] = {}
+        for _method, path in ROUTES:
+            parent_id = self.api.root_resource_id
+            current = ""
+            for part in path.strip("/").split("/"):
+                current = f"{current}/{part}"
+                if current not in resources:
+                    safe = current.strip("/").replace("/", "_").replace("{", "").replace("}", "")
+                    resources[current] = ApiGatewayResource(self, f"resource_{safe}", rest_api_id=self.api.id,
+                                                            parent_id=parent_id, path_part=part)
+                resource = resources[current]
+                assert resource is not None
+                parent_id = resource.id
+        return resources
+
+    def _resource_id(self, path: str) -> str:
+        resource = self._resources[path]
+        assert resource is not None
+        return resource.id
+
+    def _build_route(self, method: str, path: str) -> None:
+        id_ = f"{method.lower()}_{path.strip('/').replace('/', '_').replace('{', '').replace('}', '')}"
+        route = (method, path)
+        parameters = {f"method.request.path.{p[1:-1]}": True for p in path.split("/") if p.startswith("{")}
+        gateway_method = ApiGatewayMethod(
+            self, f"method_{id_}", rest_api_id=self.api.id, resource_id=self._resource_id(path),
+            http_method=method, authorization="NONE", api_key_required=route not in PUBLIC_ROUTES,
+            request_validator_id=self._validator.id,
+            request_models={"application/json": self._models[route].name} if route in REQUEST_SCHEMAS else None,
+            request_parameters=parameters or None)
+        integration = ApiGatewayIntegration(
+            self, f"integration_{id_}", rest_api_id=self.api.id, resource_id=self._resource_id(path),
+            http_method=gateway_method.http_method, type="AWS_PROXY", integration_http_method="POST",
+            uri=self._inputs.api_function.alias.invoke_arn)
+        self._parts += [gateway_method.id, integration.id]
+
+    def _build_cors_preflight(self, path: str) -> None:
+        id_ = path.strip("/").replace("/", "_").replace("{", "").replace("}", "")
+        resource_id = self._resource_id(path)
+        method = ApiGatewayMethod(self, f"options_{id_}", rest_api_id=self.api.id, resource_id=resource_id,
+                                  http_method="OPTIONS", authorization="NONE", request_validator_id=self._validator.id)
+        integration = ApiGatewayIntegration(self, f"options_{id_}_integration", rest_api_id=self.api.id,
+                                            resource_id=resource_id, http_method=method.http_method, type="MOCK",
+                                            request_templates={"application/json": '{"statusCode": 200}'})
+        headers = ("Access-Control-Allow-Headers", "Access-Control-Allow-Methods", "Access-Control-Allow-Origin")
+        response = ApiGatewayMethodResponse(
+            self, f"options_{id_}_response", rest_api_id=self.api.id, resource_id=resource_id,
+            http_method=method.http_method, status_code="200",
+            response_parameters={f"method.response.header.{h}": True for h in headers})
+        ApiGatewayIntegrationResponse(
+            self, f"options_{id_}_integration_response", rest_api_id=self.api.id, resource_id=resource_id,
+            http_method=method.http_method, status_code=response.status_code,
+            response_parameters={
+                "method.response.header.Access-Control-Allow-Headers": CORS_HEADERS,
+                "method.response.header.Access-Control-Allow-Methods": CORS_METHODS,
+                "method.response.header.Access-Control-Allow-Origin": self._allowed_origin(),
+            }, depends_on=[integration])
+        self._parts += [method.id, integration.id]
+
+    def _allowed_origin(self) -> str:
+        # The gateway answers preflights with one static origin; the function itself
+        # matches the request's Origin against the whole ALLOWED_ORIGINS list.
+        origins = self._inputs.settings.app.allowed_origins
+        return f"'{origins[0]}'" if origins else "'*'"
+
+    def _build_gateway_responses(self) -> None:
+        for response_type, (status, code, message) in sorted(GATEWAY_ERRORS.items()):
+            response = ApiGatewayGatewayResponse(
+                self, f"gateway_response_{response_type.lower()}", rest_api_id=self.api.id,
+                response_type=response_type, status_code=status,
+                response_templates={"application/json": _error_template(code, message)},
+                response_parameters={"gatewayresponse.header.Access-Control-Allow-Origin": self._allowed_origin(),
+                                     "gatewayresponse.header.Access-Control-Allow-Headers": CORS_HEADERS})
+            self._parts.append(response.id)
+
+    def _build_stage(self) -> ApiGatewayStage:
+        settings = self._inputs.settings
+        deployment = ApiGatewayDeployment(
+            self, "deployment", rest_api_id=self.api.id, description=f"{settings.workspace} deployment",
+            triggers={"redeployment": Fn.sha1(Fn.jsonencode(
+                [definition_digest(settings.api.model_dump_json()), *self._parts]))},
+            lifecycle=TerraformResourceLifecycle(create_before_destroy=True))
+        log_group = build_access_log_group(self, settings, self._inputs.kms_key_arn)
+        LogArchive(self, "access_log_archive", settings=settings, kms_key_arn=self._inputs.kms_key_arn,
+                   log_group_name=log_group.name, log_bucket_arn=self._inputs.log_bucket_arn, prefix="api-access")
+        stage = ApiGatewayStage(
+            self, "stage", rest_api_id=self.api.id, deployment_id=deployment.id, stage_name=settings.workspace,
+            xray_tracing_enabled=settings.xray_tracing,
+            cache_cluster_enabled=settings.api.cache_cluster_enabled,
+            cache_cluster_size=settings.api.cache_cluster_size if settings.api.cache_cluster_enabled else None,
+            access_log_settings=ApiGatewayStageAccessLogSettings(
+                destination_arn=log_group.arn, format=access_log_format(REST_ACCESS_LOG_FIELDS)))
+        ApiGatewayMethodSettings(
+            self, "method_settings", rest_api_id=self.api.id, stage_name=stage.stage_name, method_path="*/*",
+            settings=ApiGatewayMethodSettingsSettings(
+                metrics_enabled=True, logging_level=settings.api.execution_logging_level,
+                data_trace_enabled=settings.workspace in ("local", "dev"),
+                throttling_burst_limit=settings.api.throttle_burst_limit,
+                throttling_rate_limit=settings.api.throttle_rate_limit,
+                caching_enabled=settings.api.cache_cluster_enabled,
+                cache_data_encrypted=settings.api.cache_cluster_enabled))
+        return stage
+
+    def _build_usage_plan(self) -> None:
+        settings = self._inputs.settings
+        plan = ApiGatewayUsagePlan(
+            self, "usage_plan", name=settings.name("api-plan"),
+            api_stages=[ApiGatewayUsagePlanApiStages(api_id=self.api.id, stage=self.stage.stage_name)],
+            throttle_settings=ApiGatewayUsagePlanThrottleSettings(burst_limit=settings.api.throttle_burst_limit,
+                                                                  rate_limit=settings.api.throttle_rate_limit),
+            quota_settings=ApiGatewayUsagePlanQuotaSettings(limit=settings.api.quota_per_month, period="MONTH"))
+        self.api_key = ApiGatewayApiKey(self, "api_key", name=settings.name("api-key"), enabled=True)
+        ApiGatewayUsagePlanKey(self, "usage_plan_key", key_id=self.api_key.id, key_type="API_KEY",
+                               usage_plan_id=plan.id)
+
+    def _build_domain(self, domain_name: str, certificate_arn: str) -> None:
+        domain = ApiGatewayDomainName(
+            self, "domain", domain_name=domain_name, regional_certificate_arn=certificate_arn,
+            security_policy="TLS_1_2",
+            endpoint_configuration=ApiGatewayDomainNameEndpointConfiguration(types=["REGIONAL"]))
+        ApiGatewayBasePathMapping(self, "base_path", api_id=self.api.id, stage_name=self.stage.stage_name,
+                                  domain_name=domain.domain_name)
+
+    def _build_account_logging_role(self) -> None:
+        role = IamRole(self, "account_logging_role", name=f"{self._inputs.settings.project}-apigateway-cloudwatch",
+                       assume_role_policy=assume_role_policy("apigateway.amazonaws.com"))
+        IamRolePolicyAttachment(
+            self, "account_logging_policy", role=role.name,
+            policy_arn="arn:aws:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs")
+        ApiGatewayAccount(self, "account", cloudwatch_role_arn=role.arn)

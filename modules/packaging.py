@@ -1,0 +1,138 @@
+"""Deterministic Lambda artifacts: one zip per function and one dependencies layer.
+
+Same sources give byte-identical zips (sorted entries, fixed timestamps and modes, no
+caches), hence the same content-addressed S3 key and no change in `terraform plan`.
+A function's zip holds its own entry module, the non-entry modules of its package and
+`handlers/shared`, so editing one handler changes only that function's artifact.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import json
+import subprocess
+import sys
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from modules.catalog import FUNCTIONS, FunctionSpec
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXED_DATE = (1980, 1, 1, 0, 0, 0)  # the earliest date a zip entry can carry
+EXCLUDED_PARTS = {"__pycache__", ".pytest_cache", ".mypy_cache", "tests"}
+EXCLUDED_SUFFIXES = {".pyc", ".pyo"}
+RUNTIME_CATEGORY = "runtime"
+# The Lambda Python runtime ships boto3 and botocore with their dependencies. Bundling a
+# second botocore in the layer would shadow the runtime's copy under the runtime's boto3.
+PROVIDED_BY_LAMBDA_RUNTIME = frozenset({"boto3", "botocore", "s3transfer", "jmespath", "python-dateutil",
+                                        "six", "urllib3"})
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """A built zip: where it is, its S3 key and the hashes Terraform needs."""
+
+    path: Path
+    key: str
+    sha256_hex: str
+    sha256_b64: str
+    size: int
+
+
+def _included(path: Path) -> bool:
+    return not (set(path.parts) & EXCLUDED_PARTS) and path.suffix not in EXCLUDED_SUFFIXES and path.is_file()
+
+
+def deterministic_zip(files: dict[str, bytes]) -> bytes:
+    """Zip `arcname -> content` with sorted entries, fixed dates and 0644 modes."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        for name in sorted(files):
+            info = zipfile.ZipInfo(name, date_time=FIXED_DATE)
+            info.external_attr = 0o100644 << 16
+            info.create_system = 3  # unix, so the mode bits are honoured
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, files[name])
+    return buffer.getvalue()
+
+
+def function_sources(spec: FunctionSpec, root: Path = ROOT) -> dict[str, bytes]:
+    """The files of one function's zip, keyed by their path inside the zip."""
+    handlers = root / "handlers"
+    siblings = {Path(root, other.entry_module) for other in FUNCTIONS
+                if other.package == spec.package and other.name != spec.name}
+    files: dict[str, bytes] = {"handlers/__init__.py": (handlers / "__init__.py").read_bytes()}
+    for folder in (handlers / "shared", handlers / spec.package):
+        for path in sorted(folder.rglob("*")):
+            if _included(path) and path not in siblings:
+                files[path.relative_to(root).as_posix()] = path.read_bytes()
+    return files
+
+
+def _write(content: bytes, build_dir: Path, key: str) -> Artifact:
+    digest = hashlib.sha256(content)
+    path = build_dir / key
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists() or path.read_bytes() != content:
+        path.write_bytes(content)
+    return Artifact(path=path, key=key, sha256_hex=digest.hexdigest(),
+                    sha256_b64=base64.b64encode(digest.digest()).decode(), size=len(content))
+
+
+def build_function(spec: FunctionSpec, build_dir: Path, root: Path = ROOT) -> Artifact:
+    """Build one function's zip into `build_dir/artifacts/<function>/<sha256>.zip`."""
+    content = deterministic_zip(function_sources(spec, root))
+    sha = hashlib.sha256(content).hexdigest()
+    return _write(content, build_dir, f"artifacts/{spec.name}/{sha}.zip")
+
+
+def locked_runtime_requirements(lock_file: Path = ROOT / "Pipfile.lock") -> str:
+    """pip requirements (with hashes) for exactly the locked runtime category."""
+    locked = json.loads(lock_file.read_text())[RUNTIME_CATEGORY]
+    lines = []
+    for name in sorted(set(locked) - PROVIDED_BY_LAMBDA_RUNTIME):
+        entry = locked[name]
+        marker = f"; {entry['markers']}" if entry.get("markers") else ""
+        hashes = " ".join(f"--hash={h}" for h in entry["hashes"])
+        lines.append(f"{name}{entry['version']}{marker} {hashes}")
+    return "\n".join(lines) + "\n"
+
+
+def _pip_platform(architecture: str) -> str:
+    return "manylinux2014_aarch64" if architecture == "arm64" else "manylinux2014_x86_64"
+
+
+def build_layer(architecture: str, runtime: str, build_dir: Path, lock_file: Path = ROOT / "Pipfile.lock") -> Artifact:
+    """The dependencies layer for one architecture and Python version, cached by the lock's
+    hash: pip installs the locked wheels for the Lambda platform into `python/`."""
+    requirements = locked_runtime_requirements(lock_file)
+    python_version = runtime.removeprefix("python")
+    cache_key = hashlib.sha256(f"{requirements}{architecture}{python_version}".encode()).hexdigest()[:16]
+    cached = build_dir / "layer-cache" / f"{cache_key}.zip"
+    if not cached.exists():
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        cached.write_bytes(_pip_layer_zip(requirements, architecture, python_version))
+    content = cached.read_bytes()
+    sha = hashlib.sha256(content).hexdigest()
+    return _write(content, build_dir, f"layers/{sha}.zip")
+
+
+def _pip_layer_zip(requirements: str, architecture: str, python_version: str) -> bytes:
+    with tempfile.TemporaryDirectory(prefix="layer-") as tmp:
+        req_file = Path(tmp, "requirements.txt")
+        req_file.write_text(requirements)
+        target = Path(tmp, "python")
+        subprocess.run(
+            [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-compile",
+             "--no-deps", "--require-hashes", "--only-binary=:all:", "--implementation", "cp",
+             "--platform", _pip_platform(architecture), "--python-version", python_version,
+             "--target", str(target), "-r", str(req_file)],
+            check=True,
+        )
+        files = {f"python/{p.relative_to(target).as_posix()}": p.read_bytes()
+                 for p in sorted(target.rglob("*")) if _included(p)}
+        return deterministic_zip(files)

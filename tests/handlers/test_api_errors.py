@@ -1,0 +1,120 @@
+"""Error contract: every error is {"error": {code, message, request_id}}; statuses per cause."""
+
+from __future__ import annotations
+
+import importlib
+import json
+from typing import Any
+
+import pytest
+from conftest import make_api_event
+
+from handlers.api.logic import items as items_logic
+from handlers.api.resolver import build_app
+from handlers.shared.settings import ApiSettings, load_settings
+
+
+def _assert_error_shape(body: Any, code: str) -> None:
+    assert set(body) == {"error"}
+    assert {"code", "message", "request_id"} <= set(body["error"])
+    assert body["error"]["code"] == code
+    assert body["error"]["message"]
+
+
+def test_malformed_json_is_400(api: Any) -> None:
+    response = api("POST", "/items", raw_body='{"name": "Lamp",', request_id="req-1")
+
+    assert response.status == 400
+    _assert_error_shape(response.body, "invalid_json")
+    assert response.body["error"]["request_id"] == "req-1"
+
+
+def test_schema_violations_are_422_listing_each_field(api: Any) -> None:
+    response = api("POST", "/items", body={"name": "", "tags": ["a", "a"], "color": "red"})
+
+    assert response.status == 422
+    _assert_error_shape(response.body, "validation_error")
+    fields = {detail["field"] for detail in response.body["error"]["details"]}
+    assert fields == {"body.name", "body.tags", "body.color"}
+    assert "body.name" in response.body["error"]["message"]
+
+
+def test_unknown_route_is_404(api: Any) -> None:
+    response = api("GET", "/widgets")
+
+    assert response.status == 404
+    _assert_error_shape(response.body, "not_found")
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("PATCH", "/items", "GET, POST"),
+        ("DELETE", "/items", "GET, POST"),
+        ("POST", "/items/0b0a1c4e-1d2f-4a3b-8c4d-5e6f7a8b9c0d", "DELETE, GET, PUT"),
+        ("PUT", "/jobs/0b0a1c4e-1d2f-4a3b-8c4d-5e6f7a8b9c0d", "GET"),
+        ("POST", "/health", "GET"),
+    ],
+)
+def test_wrong_method_is_405_with_allow(api: Any, method: str, path: str, allowed: str) -> None:
+    response = api(method, path)
+
+    assert response.status == 405
+    _assert_error_shape(response.body, "method_not_allowed")
+    assert response.headers["Allow"] == allowed
+
+
+def test_non_json_content_type_is_415(api: Any) -> None:
+    response = api("POST", "/items", raw_body="name=Lamp", headers={"Content-Type": "text/plain"})
+
+    assert response.status == 415
+    _assert_error_shape(response.body, "unsupported_media_type")
+
+
+def test_unexpected_error_is_a_generic_500(api: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    def explode(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("secret internal detail: arn:aws:dynamodb:us-east-1:123456789012:table/x")
+
+    monkeypatch.setattr(items_logic, "get_item", explode)
+
+    response = api("GET", "/items/0b0a1c4e-1d2f-4a3b-8c4d-5e6f7a8b9c0d")
+
+    assert response.status == 500
+    _assert_error_shape(response.body, "internal_error")
+    assert "secret" not in response.raw["body"] and "arn:aws" not in response.raw["body"]
+
+
+def test_request_id_falls_back_to_the_lambda_request_id(api: Any, table: Any, lambda_context: Any) -> None:
+    module = importlib.import_module("handlers.api.app")
+    event = make_api_event("GET", "/nowhere")
+    del event["requestContext"]["requestId"]
+
+    response = module.lambda_handler(event, lambda_context)
+
+    assert json.loads(response["body"])["error"]["request_id"] == lambda_context.aws_request_id
+
+
+def test_no_cors_headers_by_default(api: Any) -> None:
+    response = api("GET", "/health", headers={"Origin": "https://app.example.com"})
+
+    assert response.status == 200
+    assert "Access-Control-Allow-Origin" not in response.headers
+
+
+def test_cors_for_configured_origins(table: Any, lambda_context: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ALLOWED_ORIGINS", "https://app.example.com,https://admin.example.com")
+    app = build_app(load_settings(ApiSettings))
+
+    allowed = app.resolve(
+        make_api_event("GET", "/health", headers={"Origin": "https://admin.example.com"}), lambda_context
+    )
+    foreign = app.resolve(make_api_event("GET", "/health", headers={"Origin": "https://evil.example"}), lambda_context)
+    preflight = app.resolve(
+        make_api_event("OPTIONS", "/items", headers={"Origin": "https://app.example.com"}), lambda_context
+    )
+
+    assert allowed["multiValueHeaders"]["Access-Control-Allow-Origin"] == ["https://admin.example.com"]
+    assert "Location" in allowed["multiValueHeaders"]["Access-Control-Expose-Headers"][0]
+    assert "Access-Control-Allow-Origin" not in foreign["multiValueHeaders"]
+    assert preflight["statusCode"] == 204
+    assert "Idempotency-Key" in preflight["multiValueHeaders"]["Access-Control-Allow-Headers"][0]

@@ -1,0 +1,1 @@
+"""Unit-level tests of the local-mode runtime (localmode/)."""

@@ -1,0 +1,87 @@
+"""``python -m localmode.emulator``: serves until Ctrl-C, then frees its ports; serves the API once deployed."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import pytest
+import requests
+
+from tests.localmode.conftest import IDEMPOTENCY_TABLE, PREFIX, REGION, TABLE, Deployment
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def port_is_free(port: int) -> bool:
+    """Whether a server can bind the port (as servers do, despite connections in TIME_WAIT)."""
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def wait_for(url: str, timeout: float = 30.0) -> requests.Response:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return requests.get(url, timeout=5)
+        except requests.ConnectionError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
+@pytest.fixture
+def cli() -> Iterator[tuple[subprocess.Popen[str], int, int]]:
+    """The CLI in a subprocess, on free ports, with the API served once deployed."""
+    emulator_port, api_port = free_port(), free_port()
+    environment = {**os.environ, "PROJECT_NAME": "serverless-app", "DEPLOY_REGION": REGION}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "localmode.emulator", "--port", str(emulator_port), "--api-port", str(api_port)],
+        cwd=REPO_ROOT, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    yield process, emulator_port, api_port
+    if process.poll() is None:
+        process.kill()
+        process.wait()
+
+
+def test_the_cli_serves_the_deployed_api_until_interrupted(cli: tuple[subprocess.Popen[str], int, int]) -> None:
+    process, emulator_port, api_port = cli
+    endpoint = f"http://127.0.0.1:{emulator_port}"
+    wait_for(endpoint + "/moto-api/")
+    session = boto3.session.Session(region_name=REGION, aws_access_key_id="test", aws_secret_access_key="test")
+    deployment = Deployment(endpoint=endpoint, session=session)
+    deployment.role_arn = deployment.client("iam").create_role(
+        RoleName="role", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}))["Role"]["Arn"]
+    deployment.create_table(TABLE)
+    deployment.create_function("api", "handlers.api.app.lambda_handler", {
+        "TABLE_NAME": TABLE, "IDEMPOTENCY_TABLE_NAME": IDEMPOTENCY_TABLE,
+        "STATE_MACHINE_ARN": f"arn:aws:states:{REGION}:123456789012:stateMachine:{PREFIX}-jobs"})
+    deployment.client("apigateway").create_api_key(name=f"{PREFIX}-api-key", enabled=True)
+
+    health = wait_for(f"http://127.0.0.1:{api_port}/health")
+    process.send_signal(signal.SIGINT)
+    output, _ = process.communicate(timeout=30)
+
+    assert health.status_code == 200, health.text
+    assert process.returncode == 0, output
+    assert "AWS emulator stopped" in output
+    assert port_is_free(emulator_port) and port_is_free(api_port)

@@ -1,0 +1,198 @@
+"""The in-process Lambda runtime: handlers run with their own environment, modules and context."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from typing import Any
+
+import pytest
+
+from localmode.api_server import Gateway, RouteTable, repository_routes
+from localmode.lambda_runtime import FunctionConfig, LocalLambdaRuntime
+from tests.localmode.conftest import ACCOUNT, IDEMPOTENCY_TABLE, REGION, Deployment
+
+ENDPOINT = "http://127.0.0.1:1"  # never called by the probe handler
+
+
+def config(handler: str = "lm_probe.app.lambda_handler", setting: str = "one", name: str = "probe") -> FunctionConfig:
+    return FunctionConfig(name=name, handler=handler, environment=(("PROBE_SETTING", setting),), memory_mb=256,
+                          timeout_seconds=30, version="1", region=REGION, code_sha256="abc")
+
+
+def run(runtime: LocalLambdaRuntime, function: FunctionConfig, event: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+    payload, failed = runtime.run(function, event, f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{function.name}:live")
+    return json.loads(payload), failed
+
+
+def api_event(method: str, path: str, body: Any = None) -> dict[str, Any]:
+    gateway = Gateway(invoke=lambda event: {}, routes=repository_routes(), api_key=None)
+    raw = json.dumps(body).encode() if body is not None else b""
+    event, _ = gateway.event(method, path, [("Content-Type", "application/json")], raw, "127.0.0.1")
+    return event
+
+
+# --- the runtime on its own, with a probe handler ------------------------------------------------------
+
+
+def test_a_handler_gets_its_environment_and_a_lambda_context(probe_package: str) -> None:
+    runtime = LocalLambdaRuntime(ENDPOINT)
+
+    result, failed = run(runtime, config(), {})
+
+    assert failed is False
+    assert result["setting_at_import"] == result["setting_now"] == "one"
+    assert result["endpoint"] == ENDPOINT
+    assert result["function_name_env"] == "probe"
+    context = result["context"]
+    assert context["function_name"] == "probe"
+    assert context["memory_limit_in_mb"] == 256
+    assert context["invoked_function_arn"].endswith(":function:probe:live")
+    assert context["aws_request_id"]
+    assert 0 < context["remaining_ms"] <= 30_000
+
+
+def test_warm_invocations_reuse_the_functions_modules(probe_package: str) -> None:
+    runtime = LocalLambdaRuntime(ENDPOINT)
+
+    counts = [run(runtime, config(), {})[0]["calls"] for _ in range(3)]
+
+    assert counts == [1, 2, 3]
+
+
+def test_functions_never_share_module_state_or_settings(probe_package: str) -> None:
+    runtime = LocalLambdaRuntime(ENDPOINT)
+    first, second = config(setting="one", name="first"), config(setting="two", name="second")
+
+    results = [run(runtime, function, {})[0] for function in (first, second, first, second)]
+
+    assert [r["setting_at_import"] for r in results] == ["one", "two", "one", "two"]
+    assert [r["lazy_setting_at_import"] for r in results] == ["one", "two", "one", "two"]  # imported at call time
+    assert [r["calls"] for r in results] == [1, 1, 2, 2]
+
+
+def test_the_process_environment_and_modules_are_restored(probe_package: str,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_PROFILE", "developer-profile")
+    monkeypatch.delenv("PROBE_SETTING", raising=False)
+    runtime = LocalLambdaRuntime(ENDPOINT)
+
+    result, _ = run(runtime, config(), {})
+
+    assert result["profile"] is None  # the developer's profile never reaches a function
+    assert os.environ["AWS_PROFILE"] == "developer-profile"
+    assert "PROBE_SETTING" not in os.environ
+    assert not any(name == "lm_probe" or name.startswith("lm_probe.") for name in sys.modules)
+
+
+def test_an_exception_is_a_function_error_named_by_its_class(probe_package: str) -> None:
+    runtime = LocalLambdaRuntime(ENDPOINT)
+
+    payload, failed = run(runtime, config(), {"fail": True})
+
+    assert failed is True
+    assert payload["errorType"] == "ProbeFailure"
+    assert payload["errorMessage"] == "asked to fail"
+    assert any("lambda_handler" in line for line in payload["stackTrace"])
+
+
+@pytest.mark.parametrize(
+    ("handler", "error_type"),
+    [
+        ("lm_probe.missing.lambda_handler", "Runtime.ImportModuleError"),
+        ("lm_probe.app.no_such_function", "Runtime.HandlerNotFound"),
+        ("lm_probe.broken.lambda_handler", "RuntimeError"),  # an init error keeps its class name, as on AWS
+    ],
+)
+def test_a_function_that_cannot_start_reports_why(probe_package: str, handler: str, error_type: str) -> None:
+    runtime = LocalLambdaRuntime(ENDPOINT)
+
+    payload, failed = run(runtime, config(handler=handler), {})
+
+    assert failed is True
+    assert payload["errorType"] == error_type
+
+
+def test_an_unserializable_result_is_a_marshal_error(probe_package: str) -> None:
+    payload, failed = run(LocalLambdaRuntime(ENDPOINT), config(), {"unserializable": True})
+
+    assert failed is True
+    assert payload["errorType"] == "Runtime.MarshalError"
+
+
+# --- the runtime behind moto's Lambda API ---------------------------------------------------------------
+
+
+def invoke(deployment: Deployment, function: str, event: dict[str, Any], **kwargs: Any) -> tuple[Any, str | None]:
+    response = deployment.client("lambda").invoke(FunctionName=function, Payload=json.dumps(event), **kwargs)
+    body = response["Payload"].read()
+    return (json.loads(body) if body else None), response.get("FunctionError")
+
+
+def stored_item(deployment: Deployment, table: str, item_id: str) -> dict[str, Any] | None:
+    key = {"pk": {"S": f"ITEM#{item_id}"}, "sk": {"S": "ITEM"}}
+    return deployment.client("dynamodb").get_item(TableName=table, Key=key).get("Item")
+
+
+def test_invoking_an_alias_runs_the_deployed_handler(deployment: Deployment) -> None:
+    response, error = invoke(deployment, deployment.aliases["api"], api_event("POST", "/items", {"name": "lamp"}))
+
+    assert error is None
+    assert response["statusCode"] == 201
+    item = json.loads(response["body"])
+    assert stored_item(deployment, "serverless-app-local-items", item["id"]) is not None
+
+
+def test_a_handler_exception_reaches_the_caller_with_its_type(deployment: Deployment) -> None:
+    job = {"job_id": "0190b3a4-8c1e-7cc3-9d43-4c0d8b9d8f3e", "payload": {"items": []}}
+
+    response, error = invoke(deployment, deployment.aliases["validate"], job)
+
+    assert error == "Unhandled"
+    assert response["errorType"] == "JobValidationError"
+    assert "payload.items" in response["errorMessage"]
+    assert isinstance(response["stackTrace"], list)
+
+
+def test_two_functions_with_the_same_code_keep_their_own_settings(deployment: Deployment) -> None:
+    other_table = "serverless-app-local-other-items"
+    deployment.create_table(other_table, stream=False)
+    deployment.create_function("api-other", "handlers.api.app.lambda_handler", {
+        "TABLE_NAME": other_table, "IDEMPOTENCY_TABLE_NAME": IDEMPOTENCY_TABLE,
+        "STATE_MACHINE_ARN": deployment.state_machine_arn})
+
+    main, _ = invoke(deployment, deployment.aliases["api"], api_event("POST", "/items", {"name": "main"}))
+    other, _ = invoke(deployment, deployment.aliases["api-other"], api_event("POST", "/items", {"name": "other"}))
+
+    main_id, other_id = json.loads(main["body"])["id"], json.loads(other["body"])["id"]
+    assert stored_item(deployment, "serverless-app-local-items", main_id) is not None
+    assert stored_item(deployment, other_table, main_id) is None
+    assert stored_item(deployment, other_table, other_id) is not None
+    assert stored_item(deployment, "serverless-app-local-items", other_id) is None
+
+
+def test_an_asynchronous_invocation_is_accepted_then_run(deployment: Deployment) -> None:
+    event = api_event("POST", "/items", {"name": "later"})
+    event["requestContext"]["requestId"] = "async-request"
+
+    response = deployment.client("lambda").invoke(FunctionName=deployment.aliases["api"], InvocationType="Event",
+                                                  Payload=json.dumps(event))
+
+    assert response["StatusCode"] == 202
+    deadline = time.monotonic() + 10
+    names: list[str] = []
+    while "later" not in names and time.monotonic() < deadline:
+        items = deployment.client("dynamodb").scan(TableName="serverless-app-local-items")["Items"]
+        names = [item.get("name", {}).get("S", "") for item in items]
+        time.sleep(0.1)
+    assert "later" in names
+
+
+def test_repository_routes_are_the_route_table() -> None:
+    routes = repository_routes()
+
+    assert isinstance(routes, RouteTable)
+    assert routes.match("/items/abc") == ("/items/{id}", {"id": "abc"})
+    assert routes.is_public("GET", "/health")
