@@ -1,4 +1,4 @@
-# Developer entry points. The README's quick start uses `make synth` and `make test`.
+# Developer entry points. The README's quick start uses `make up` and `make test`.
 SHELL := /bin/bash
 export PIPENV_VENV_IN_PROJECT := 1
 export PIPENV_NOSPIN := 1
@@ -10,7 +10,7 @@ PY := .venv/bin/python
 PIPENV := python3 -m pipenv
 RUNTIME_CATEGORIES := packages runtime dev-packages
 
-.PHONY: install synth list test lint typecheck unit infra clean
+.PHONY: install up down synth list test lint e2e bench clean
 
 install: .venv/.synced tools/checkov/.venv/.synced node_modules/.synced
 
@@ -27,6 +27,12 @@ node_modules/.synced: package-lock.json
 	npm ci --no-audit --no-fund
 	touch $@
 
+up: install  ## local mode: emulator + `cdktf deploy` of bootstrap and local-* + API on localhost
+	$(PY) -m localmode.up
+
+down:  ## destroy the local stacks in the running emulator, then stop `make up`
+	$(PY) -m localmode.up down
+
 synth: install  ## synthesize every workspace (WORKSPACES=dev,prod narrows it)
 	$(PY) main.py
 
@@ -35,10 +41,17 @@ list: install  ## the stacks, as the cdktf CLI sees them
 
 lint: install
 	$(PY) -m ruff check .
-	$(PY) -m mypy modules handlers devtools main.py
+	$(PY) -m mypy modules handlers devtools localmode main.py
 
-test: install lint  ## every test suite
+test: install lint  ## every test suite (unit, handlers, localmode, infra, e2e)
 	$(PY) -m pytest -p no:cacheprovider
+
+e2e: install
+	$(PY) -m pytest -p no:cacheprovider tests/e2e
+
+bench: install
+	$(PY) bench/bench_handlers.py
+	$(PY) bench/bench_synth.py
 
 clean:
 	rm -rf cdktf.out build .pytest_cache .mypy_cache .ruff_cache

@@ -7,6 +7,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from moto.awslambda.models import LambdaFunction
 from moto.stepfunctions.responses import StepFunctionResponse
 
 
@@ -25,13 +26,57 @@ def _validate_state_machine_definition(self: StepFunctionResponse) -> str:
     return json.dumps({"result": "OK" if ok else "FAIL", "diagnostics": diagnostics, "truncated": False})
 
 
+def _list_state_machine_versions(self: StepFunctionResponse) -> str:
+    # The provider reads the versions of every state machine it manages. Versions are only
+    # created by publishing, which this product never does, so the list is empty.
+    return json.dumps({"stateMachineVersions": []})
+
+
 _EXTENSIONS: dict[tuple[type, str], Callable[..., Any]] = {
     (StepFunctionResponse, "validate_state_machine_definition"): _validate_state_machine_definition,
+    (StepFunctionResponse, "list_state_machine_versions"): _list_state_machine_versions,
 }
 
 
+# Function settings moto accepts but does not return from GetFunction; without them every
+# `terraform plan` after apply wants to add them again.
+KEPT_FUNCTION_SETTINGS = ("DeadLetterConfig", "LoggingConfig")
+
+
+def _keep_function_settings() -> Callable[[], None]:
+    original_init = LambdaFunction.__init__
+    original_update = LambdaFunction.update_configuration
+    original_get = LambdaFunction.get_configuration
+
+    def init(self: LambdaFunction, *args: Any, **kwargs: Any) -> None:
+        original_init(self, *args, **kwargs)
+        spec = kwargs.get("spec", args[1] if len(args) > 1 else {})
+        self._kept_settings = {k: spec[k] for k in KEPT_FUNCTION_SETTINGS if k in spec}
+
+    def update_configuration(self: LambdaFunction, config_updates: dict[str, Any]) -> Any:
+        kept = getattr(self, "_kept_settings", {})
+        kept.update({k: config_updates[k] for k in KEPT_FUNCTION_SETTINGS if k in config_updates})
+        self._kept_settings = kept
+        return original_update(self, config_updates)
+
+    def get_configuration(self: LambdaFunction, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        return {**original_get(self, *args, **kwargs), **getattr(self, "_kept_settings", {})}
+
+    LambdaFunction.__init__ = init  # type: ignore[method-assign]
+    LambdaFunction.update_configuration = update_configuration  # type: ignore[method-assign]
+    LambdaFunction.get_configuration = get_configuration  # type: ignore[method-assign]
+
+    def undo() -> None:
+        LambdaFunction.__init__ = original_init  # type: ignore[method-assign]
+        LambdaFunction.update_configuration = original_update  # type: ignore[method-assign]
+        LambdaFunction.get_configuration = original_get  # type: ignore[method-assign]
+
+    return undo
+
+
 def install() -> Callable[[], None]:
-    """Add the missing operations; return the undo function."""
+    """Add the missing operations and kept settings; return the undo function."""
+    undo_function_settings = _keep_function_settings()
     added = []
     for (cls, name), function in _EXTENSIONS.items():
         if not hasattr(cls, name):
@@ -39,6 +84,7 @@ def install() -> Callable[[], None]:
             added.append((cls, name))
 
     def undo() -> None:
+        undo_function_settings()
         for cls, name in added:
             delattr(cls, name)
 

@@ -9,6 +9,7 @@ curl commands. Ctrl-C (or `make down`, which destroys first) stops everything.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import sys
@@ -23,6 +24,7 @@ from localmode.emulator import Emulator, endpoint_from_environment
 
 ROOT = Path(__file__).resolve().parent.parent
 PID_FILE = ROOT / ".local" / "up.pid"
+API_FILE = ROOT / ".local" / "api.json"  # URL and key of the running API, for scripts (bench/load_local.py)
 
 
 def banner(url: str, api_key: str) -> str:
@@ -66,11 +68,13 @@ def main(argv: list[str] | None = None) -> int:
         print(banner(api.url, api.api_key), flush=True)
         PID_FILE.parent.mkdir(exist_ok=True)
         PID_FILE.write_text(str(os.getpid()))
+        API_FILE.write_text(json.dumps({"url": api.url, "api_key": api.api_key}))
         try:
             stopped.wait()
         finally:
             api.stop()
             PID_FILE.unlink(missing_ok=True)
+            API_FILE.unlink(missing_ok=True)
     print("stopped: emulator and API are down, ports freed", flush=True)
     return 0
 
