@@ -53,8 +53,8 @@ class LocalDeployer:
         # --skip-provider-lock: `terraform init` already locks the provider it installed;
         # cdktf's extra `terraform providers lock` would ask the registry, which a machine
         # using a provider mirror cannot reach.
-        proc = subprocess.run([str(CDKTF), *args, "--skip-provider-lock", "--output", str(self.outdir)], cwd=ROOT, env=self.terraform.env,
-                              capture_output=True, text=True, check=False)
+        command = [str(CDKTF), *args, "--skip-provider-lock", "--output", str(self.outdir)]
+        proc = subprocess.run(command, cwd=ROOT, env=self.terraform.env, capture_output=True, text=True, check=False)
         if proc.returncode != 0:
             raise DeployError(f"cdktf {' '.join(args)} failed:\n{proc.stdout[-6000:]}\n{proc.stderr[-4000:]}")
         self._log(f"cdktf {' '.join(args)}: done in {time.monotonic() - started:.0f} s")
@@ -80,7 +80,8 @@ class LocalDeployer:
                                         "-lock-timeout=60s", check=False)
             codes[stack.name] = result.returncode
             if result.returncode != 0:
-                self._log(f"{stack.name}: plan exit {result.returncode}\n{result.stdout[-4000:]}{result.stderr[-2000:]}")
+                self._log(f"{stack.name}: plan exit {result.returncode}\n"
+                          f"{result.stdout[-4000:]}{result.stderr[-2000:]}")
         return codes
 
     def outputs(self, stack: str) -> dict[str, object]:

@@ -7,7 +7,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from moto.awslambda.models import LambdaFunction
+from moto.awslambda.models import EventSourceMapping, LambdaFunction
 from moto.stepfunctions.responses import StepFunctionResponse
 
 
@@ -51,12 +51,12 @@ def _keep_function_settings() -> Callable[[], None]:
     def init(self: LambdaFunction, *args: Any, **kwargs: Any) -> None:
         original_init(self, *args, **kwargs)
         spec = kwargs.get("spec", args[1] if len(args) > 1 else {})
-        self._kept_settings = {k: spec[k] for k in KEPT_FUNCTION_SETTINGS if k in spec}
+        self._kept_settings = {k: spec[k] for k in KEPT_FUNCTION_SETTINGS if k in spec}  # type: ignore[attr-defined]
 
     def update_configuration(self: LambdaFunction, config_updates: dict[str, Any]) -> Any:
         kept = getattr(self, "_kept_settings", {})
         kept.update({k: config_updates[k] for k in KEPT_FUNCTION_SETTINGS if k in config_updates})
-        self._kept_settings = kept
+        self._kept_settings = kept  # type: ignore[attr-defined]
         return original_update(self, config_updates)
 
     def get_configuration(self: LambdaFunction, *args: Any, **kwargs: Any) -> dict[str, Any]:
@@ -74,9 +74,30 @@ def _keep_function_settings() -> Callable[[], None]:
     return undo
 
 
+def _mapping_reports_the_alias() -> Callable[[], None]:
+    # AWS reports a mapping's FunctionArn as the qualified ARN it was created with (the
+    # `live` alias); moto reports the version behind it, which `terraform plan` sees as drift.
+    original_get = EventSourceMapping.get_configuration
+
+    def get_configuration(self: EventSourceMapping) -> dict[str, Any]:
+        config = original_get(self)
+        requested = str(self.function_name)
+        if requested.startswith("arn:") and requested.count(":") == 7:
+            config["FunctionArn"] = requested
+        return config
+
+    EventSourceMapping.get_configuration = get_configuration  # type: ignore[method-assign]
+
+    def undo() -> None:
+        EventSourceMapping.get_configuration = original_get  # type: ignore[method-assign]
+
+    return undo
+
+
 def install() -> Callable[[], None]:
     """Add the missing operations and kept settings; return the undo function."""
     undo_function_settings = _keep_function_settings()
+    undo_mapping = _mapping_reports_the_alias()
     added = []
     for (cls, name), function in _EXTENSIONS.items():
         if not hasattr(cls, name):
@@ -84,6 +105,7 @@ def install() -> Callable[[], None]:
             added.append((cls, name))
 
     def undo() -> None:
+        undo_mapping()
         undo_function_settings()
         for cls, name in added:
             delattr(cls, name)

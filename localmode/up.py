@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             deployer.close()
         print(f"deployed in {time.monotonic() - started:.0f} s", flush=True)
-        print(banner(api.url, api.api_key), flush=True)
+        print(banner(api.url, api.api_key or "(none: HTTP API variant)"), flush=True)
         PID_FILE.parent.mkdir(exist_ok=True)
         PID_FILE.write_text(str(os.getpid()))
         API_FILE.write_text(json.dumps({"url": api.url, "api_key": api.api_key}))

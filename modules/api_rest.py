@@ -229,7 +229,8 @@ class RestApi(Construct):
                 throttling_burst_limit=settings.api.throttle_burst_limit,
                 throttling_rate_limit=settings.api.throttle_rate_limit,
                 caching_enabled=settings.api.cache_cluster_enabled,
-                cache_data_encrypted=settings.api.cache_cluster_enabled))
+                # Encrypted whenever a cache exists; set either way so the setting never drifts.
+                cache_data_encrypted=True))
         return stage
 
     def _build_usage_plan(self) -> None:

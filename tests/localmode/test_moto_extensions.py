@@ -56,5 +56,33 @@ def test_function_keeps_dead_letter_and_logging_config():
                                Code={"ZipFile": buffer.getvalue()}, DeadLetterConfig=dlq, LoggingConfig=logging)
         config = client.get_function(FunctionName="fn")["Configuration"]
         assert config["DeadLetterConfig"] == dlq and config["LoggingConfig"] == logging
-        client.update_function_configuration(FunctionName="fn", LoggingConfig={**logging, "ApplicationLogLevel": "INFO"})
-        assert client.get_function(FunctionName="fn")["Configuration"]["LoggingConfig"]["ApplicationLogLevel"] == "INFO"
+        client.update_function_configuration(FunctionName="fn",
+                                             LoggingConfig={**logging, "ApplicationLogLevel": "INFO"})
+        updated = client.get_function(FunctionName="fn")["Configuration"]
+        assert updated["LoggingConfig"]["ApplicationLogLevel"] == "INFO"
+
+
+def test_event_source_mapping_reports_the_alias_it_was_created_with():
+    import io
+    import zipfile
+
+    with Emulator(port=0) as emulator:
+        def client(service):
+            return boto3.client(service, endpoint_url=emulator.endpoint, region_name="us-west-2",
+                                aws_access_key_id="test", aws_secret_access_key="test")
+
+        role = client("iam").create_role(RoleName="esm", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w") as archive:
+            archive.writestr("index.py", "def handler(e, c):\n    return e\n")
+        lam = client("lambda")
+        lam.create_function(FunctionName="esm", Runtime="python3.11", Role=role, Handler="index.handler",
+                            Code={"ZipFile": buffer.getvalue()}, Publish=True)
+        alias = lam.create_alias(FunctionName="esm", Name="live", FunctionVersion="1")["AliasArn"]
+        table = client("dynamodb").create_table(
+            TableName="esm", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST",
+            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"})
+        mapping = lam.create_event_source_mapping(EventSourceArn=table["TableDescription"]["LatestStreamArn"],
+                                                  FunctionName=alias, StartingPosition="LATEST")
+        assert lam.get_event_source_mapping(UUID=mapping["UUID"])["FunctionArn"] == alias

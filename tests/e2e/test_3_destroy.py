@@ -1,0 +1,13 @@
+"""Last e2e step: `cdktf destroy` removes every local stack from the emulator."""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+
+def test_destroy_succeeds(local_backend):
+    local_backend.deployer.destroy()
+    functions = local_backend.client("lambda").list_functions()["Functions"]
+    assert not [f for f in functions if f["FunctionName"].startswith("serverless-app-local-")]
