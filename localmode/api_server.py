@@ -226,7 +226,9 @@ class _RequestHandler(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(payload)
 
-    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve
+    # Every method API Gateway accepts reaches the handler (unsupported ones get its 405),
+    # never the standard library's 501 page.
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = do_TRACE = do_CONNECT = _serve
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (the base class's signature)
         if self.server.verbose:

@@ -216,3 +216,14 @@ def test_unknown_paths_reach_the_handler_for_its_own_404(local_api: LocalApi) ->
 
     assert response.status_code == 404
     assert "error" in response.json()
+
+
+@pytest.mark.parametrize("method", ["TRACE", "PATCH"])
+def test_any_method_reaches_the_function_instead_of_a_501(fake_server: tuple[ApiServer, list[dict[str, Any]]],
+                                                           method: str) -> None:
+    server, events = fake_server
+
+    response = raw_request(server, method, "/items/0", {"x-api-key": KEY})
+
+    assert response.status == 207
+    assert events[-1]["httpMethod"] == method
