@@ -57,6 +57,8 @@ class BootstrapStack(LayerStack):
             account_id=identity.account_id,
             tls_only=settings.s3_guard_policies,
             prevent_destroy=settings.emulator_endpoint is None,
+            # In the emulator the state bucket is throw-away: `make down` must be able to empty it.
+            force_destroy=settings.emulator_endpoint is not None,
         ))
         state = SecureBucket(self, "state", SecureBucketOptions(
             bucket_name=settings.state_bucket,
@@ -66,6 +68,8 @@ class BootstrapStack(LayerStack):
             # sends its own header; the bucket's default KMS encryption covers the rest.
             tls_only=settings.s3_guard_policies,
             prevent_destroy=settings.emulator_endpoint is None,
+            # In the emulator the state bucket is throw-away: `make down` must be able to empty it.
+            force_destroy=settings.emulator_endpoint is not None,
         ))
         state.send_access_logs_to(access_log, "state/")
         TerraformOutput(self, "state_bucket_name", value=state.bucket.bucket)

@@ -11,3 +11,5 @@ def test_destroy_succeeds(local_backend):
     local_backend.deployer.destroy()
     functions = local_backend.client("lambda").list_functions()["Functions"]
     assert not [f for f in functions if f["FunctionName"].startswith("serverless-app-local-")]
+    buckets = [b["Name"] for b in local_backend.client("s3").list_buckets()["Buckets"]]
+    assert not [b for b in buckets if b.startswith("serverless-app-")]  # the state bucket too

@@ -46,6 +46,7 @@ def test_state_bucket_is_protected(synth):
     assert_secure_bucket(synth, "bootstrap", "state", kms=True)
     bucket = synth.resource("bootstrap", "aws_s3_bucket", "state/bucket")
     assert bucket["lifecycle"]["prevent_destroy"] is True
+    assert bucket["force_destroy"] is False
     assert bucket["bucket"] == "serverless-app-tfstate-us-west-2"
     key = synth.resource("bootstrap", "aws_kms_key", "state_key")
     assert key["enable_key_rotation"] is True
