@@ -117,6 +117,18 @@ def _restore_env(name: str, value: str | None) -> None:
         os.environ[name] = value
 
 
+def stop_event_on_signals() -> threading.Event:
+    """An event set by Ctrl-C or SIGTERM, so foreground commands shut down cleanly."""
+    stopped = threading.Event()
+
+    def on_signal(signum: int, frame: types.FrameType | None) -> None:
+        stopped.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    return stopped
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the emulator (and optionally the API) in the foreground until Ctrl-C or SIGTERM."""
     host, port = endpoint_from_environment()
@@ -126,13 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--api-port", type=int, help="also serve the API here once it is deployed")
     parser.add_argument("--verbose", action="store_true", help="log every emulator request")
     args = parser.parse_args(argv)
-    stopped = threading.Event()
-
-    def on_signal(signum: int, frame: types.FrameType | None) -> None:
-        stopped.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+    stopped = stop_event_on_signals()
     with Emulator(args.host, args.port, verbose=args.verbose) as emulator:
         print(f"AWS emulator on {emulator.endpoint} (Ctrl-C to stop)", flush=True)
         api = None

@@ -13,14 +13,12 @@ import json
 import os
 import signal
 import sys
-import threading
 import time
-import types
 from pathlib import Path
 
 from localmode import runtime
 from localmode.deploy import LocalDeployer
-from localmode.emulator import Emulator, endpoint_from_environment
+from localmode.emulator import Emulator, endpoint_from_environment, stop_event_on_signals
 
 ROOT = Path(__file__).resolve().parent.parent
 PID_FILE = ROOT / ".local" / "up.pid"
@@ -48,13 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m localmode.up", description=__doc__.split("\n")[0])
     parser.add_argument("--api-port", type=int, default=int(os.environ.get("LOCAL_API_PORT", "8080")))
     args = parser.parse_args(argv)
-    stopped = threading.Event()
-
-    def on_signal(signum: int, frame: types.FrameType | None) -> None:
-        stopped.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+    stopped = stop_event_on_signals()
     started = time.monotonic()
     with Emulator(host, port) as emulator:
         print(f"AWS emulator on {emulator.endpoint}", flush=True)
