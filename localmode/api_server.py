@@ -226,9 +226,14 @@ class _RequestHandler(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(payload)
 
-    # Every method API Gateway accepts reaches the handler (unsupported ones get its 405),
-    # never the standard library's 501 page.
-    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = do_TRACE = do_CONNECT = _serve
+    # Every method reaches the handler (unsupported ones get its 405), never the standard
+    # library's 501 page: the base class looks up `do_<METHOD>` for whatever method arrives.
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("do_"):
+            return self._serve
+        raise AttributeError(name)
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (the base class's signature)
         if self.server.verbose:

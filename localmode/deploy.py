@@ -19,6 +19,7 @@ from devtools.terraform import Terraform
 ROOT = Path(__file__).resolve().parent.parent
 CDKTF = ROOT / "node_modules" / ".bin" / "cdktf"
 EMULATOR_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
+COMMAND_TIMEOUT_SECONDS = 1200  # a whole workspace deploys in about 5 minutes here
 
 
 class DeployError(RuntimeError):
@@ -54,7 +55,11 @@ class LocalDeployer:
         # cdktf's extra `terraform providers lock` would ask the registry, which a machine
         # using a provider mirror cannot reach.
         command = [str(CDKTF), *args, "--skip-provider-lock", "--output", str(self.outdir)]
-        proc = subprocess.run(command, cwd=ROOT, env=self.terraform.env, capture_output=True, text=True, check=False)
+        try:
+            proc = subprocess.run(command, cwd=ROOT, env=self.terraform.env, capture_output=True, text=True,
+                                  check=False, timeout=COMMAND_TIMEOUT_SECONDS)
+        except subprocess.TimeoutExpired as err:
+            raise DeployError(f"cdktf {' '.join(args)} took longer than {COMMAND_TIMEOUT_SECONDS} s") from err
         if proc.returncode != 0:
             raise DeployError(f"cdktf {' '.join(args)} failed:\n{proc.stdout[-6000:]}\n{proc.stderr[-4000:]}")
         self._log(f"cdktf {' '.join(args)}: done in {time.monotonic() - started:.0f} s")
@@ -65,9 +70,10 @@ class LocalDeployer:
         self._cdktf("deploy", "local-*", "--auto-approve", "--skip-synth")
 
     def destroy(self) -> None:
-        """Destroy every `local-*` stack, then `bootstrap`."""
+        """Destroy every `local-*` stack. The state bucket (`bootstrap`) stays until the
+        emulator stops, which discards it: emptying a bucket that holds versioned state
+        files hangs in the emulator, and the next `make up` recreates it from scratch."""
         self._cdktf("destroy", "local-*", "--auto-approve")
-        self._cdktf("destroy", "bootstrap", "--auto-approve", "--skip-synth")
 
     def stack_dirs(self) -> list[Path]:
         return sorted(p for p in (self.outdir / "stacks").glob("local-*") if p.is_dir())

@@ -1,4 +1,5 @@
-"""Last e2e step: `cdktf destroy` removes every local stack from the emulator."""
+"""Last e2e step: `cdktf destroy` removes every local-* stack from the emulator (the state
+bucket goes with the emulator itself)."""
 
 from __future__ import annotations
 
@@ -12,4 +13,6 @@ def test_destroy_succeeds(local_backend):
     functions = local_backend.client("lambda").list_functions()["Functions"]
     assert not [f for f in functions if f["FunctionName"].startswith("serverless-app-local-")]
     buckets = [b["Name"] for b in local_backend.client("s3").list_buckets()["Buckets"]]
-    assert not [b for b in buckets if b.startswith("serverless-app-")]  # the state bucket too
+    assert not [b for b in buckets if b.startswith("serverless-app-local-")]  # code and log buckets
+    tables = local_backend.client("dynamodb").list_tables()["TableNames"]
+    assert not [t for t in tables if t.startswith("serverless-app-local-")]

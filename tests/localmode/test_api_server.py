@@ -218,7 +218,7 @@ def test_unknown_paths_reach_the_handler_for_its_own_404(local_api: LocalApi) ->
     assert "error" in response.json()
 
 
-@pytest.mark.parametrize("method", ["TRACE", "PATCH"])
+@pytest.mark.parametrize("method", ["TRACE", "PATCH", "QUERY", "PROPFIND"])
 def test_any_method_reaches_the_function_instead_of_a_501(fake_server: tuple[ApiServer, list[dict[str, Any]]],
                                                            method: str) -> None:
     server, events = fake_server
