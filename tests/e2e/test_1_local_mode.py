@@ -1,5 +1,5 @@
 """End to end: the `local` workspace deployed by real Terraform into the emulator, then
-used over HTTP. The e2e files run in the order of their numbers; test_3 destroys."""
+used over HTTP. The e2e files run in the order of their numbers; test_2 destroys."""
 
 from __future__ import annotations
 
