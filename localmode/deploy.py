@@ -8,6 +8,7 @@ Terraform CLI configuration for a provider mirror comes from `devtools.terraform
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import time
@@ -92,8 +93,6 @@ class LocalDeployer:
 
     def outputs(self, stack: str) -> dict[str, object]:
         """Terraform outputs of one deployed stack (sensitive values included)."""
-        import json
-
         result = self.terraform.run(self.outdir / "stacks" / stack, "output", "-json", "-no-color")
         return {name: value["value"] for name, value in json.loads(result.stdout).items()}
 

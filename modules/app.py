@@ -70,6 +70,7 @@ class AppLayer(Construct):
         self.layer_artifact = build_layer(settings.app.lambda_architecture, settings.app.lambda_runtime,
                                           inputs.build_dir)
         self.layer = self._build_layer()
+        self._handler_resources = self._resource_arns()
         self.functions = {spec.name: self._build_function(spec) for spec in FUNCTIONS}
         self.workflow = Workflow(self, "workflow", WorkflowInputs(
             settings=settings, kms_key_arn=inputs.kms_key_arn,
@@ -141,7 +142,7 @@ class AppLayer(Construct):
             dead_letter_queue_arn=inputs.data.dead_letter_queues[spec.name].arn,
             layer_arns=[self.layer.arn],
             environment=self._environment(spec),
-            handler_statements=handler_statements(spec.name, self._resource_arns()),
+            handler_statements=handler_statements(spec.name, self._handler_resources),
             subnet_ids=[s.id for s in network.private_subnets] if network else None,
             security_group_ids=[network.lambda_security_group.id] if network else None,
             asynchronous=spec.name == "digest",

@@ -12,7 +12,6 @@ NETWORKED = ("dev", "staging", "prod")
 
 
 def assert_secure_bucket(synth, stack, path, *, kms: bool):
-    bucket_id = "${aws_s3_bucket.%s.id}"
     synth.resource(stack, "aws_s3_bucket", f"{path}/bucket")
     versioning = synth.resource(stack, "aws_s3_bucket_versioning", f"{path}/versioning")
     assert versioning["versioning_configuration"]["status"] == "Enabled"
@@ -36,7 +35,6 @@ def assert_secure_bucket(synth, stack, path, *, kms: bool):
     assert lifecycle["status"] == "Enabled"
     assert lifecycle["noncurrent_version_expiration"][0]["noncurrent_days"] >= 1
     assert lifecycle["abort_incomplete_multipart_upload"][0]["days_after_initiation"] == 7
-    del bucket_id
     return document, lifecycle
 
 
