@@ -27,7 +27,8 @@ node_modules/.synced: package-lock.json
 	npm ci --no-audit --no-fund
 	touch $@
 
-up: install  ## local mode: emulator + `cdktf deploy` of bootstrap and local-* + API on localhost
+up: install  ## synth every workspace into cdktf.out/, then local mode: emulator + `cdktf deploy` + API
+	$(PY) main.py
 	$(PY) -m localmode.up
 
 down:  ## destroy the local stacks in the running emulator, then stop `make up`

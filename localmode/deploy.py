@@ -30,10 +30,12 @@ class DeployError(RuntimeError):
 class LocalDeployer:
     """Runs `cdktf deploy/destroy` for the local workspace against one emulator endpoint."""
 
-    def __init__(self, endpoint: str, outdir: Path = ROOT / "cdktf.out",
+    # Its own output directory, so `cdktf.out/` keeps the synth of every workspace.
+    def __init__(self, endpoint: str, outdir: Path = ROOT / ".local" / "cdktf.out",
                  log: Callable[[str], None] = print) -> None:
         self.endpoint = endpoint
         self.outdir = outdir
+        outdir.mkdir(parents=True, exist_ok=True)  # cdktf creates only the last level
         self._log = log
         self.terraform = Terraform(extra_env={
             **EMULATOR_CREDENTIALS,
