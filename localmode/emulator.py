@@ -10,8 +10,10 @@ the handlers in the process that hosts moto. Starting an :class:`Emulator`
   the "simple" backend would answer invocations without calling ``LambdaFunction.invoke``);
 * installs the in-process Lambda runtime and the DynamoDB stream delivery (:mod:`localmode.stream_mapping`).
 
-moto's state and configuration are process-wide: one emulator per process. Stopping it restores the
-configuration and frees the port.
+moto's state and configuration are process-wide, so there is one running emulator per process (a second
+``start`` is refused) and each start begins with an empty AWS (moto's backends are reset: resources of an
+earlier emulator in the same process would otherwise reappear). Stopping it restores the configuration
+and frees the port.
 
 CLI: ``python -m localmode.emulator [--host 127.0.0.1] [--port 4566] [--api-port 8080]`` runs in the
 foreground until Ctrl-C. With ``--api-port`` it also serves the API (see :mod:`localmode.runtime`) as
@@ -32,6 +34,7 @@ from typing import Any, cast
 from urllib.parse import urlsplit
 
 from moto.core.config import default_user_config
+from moto.moto_api._internal.models import moto_api_backend
 from moto.server import ThreadedMotoServer
 
 from localmode import lambda_runtime, moto_extensions, stream_mapping
@@ -50,6 +53,8 @@ def endpoint_from_environment() -> tuple[str, int]:
 class Emulator:
     """A moto server on ``host:port`` (port 0: any free port) with the local-mode hooks installed."""
 
+    _running: Emulator | None = None  # the one emulator of this process (moto's state is process-wide)
+
     def __init__(self, host: str = "127.0.0.1", port: int = 4566, *, verbose: bool = False) -> None:
         self.host, self.port, self.verbose = host, port, verbose
         self._server: ThreadedMotoServer | None = None
@@ -65,6 +70,10 @@ class Emulator:
         """Configure moto, start the server and install the hooks; return self."""
         if self._server is not None or self._undo:
             raise RuntimeError("the emulator is already running")
+        if Emulator._running is not None:
+            raise RuntimeError(f"another emulator is running in this process ({Emulator._running.endpoint}): "
+                               "moto's state is process-wide, so stop it first or use it")
+        Emulator._running = self
         try:
             self._start()
         except BaseException:
@@ -80,6 +89,7 @@ class Emulator:
         for section, values in _MOTO_CONFIG.items():
             config[section] = {**config.get(section, {}), **values}
         self._undo.append(lambda: config.update(saved))
+        moto_api_backend.reset()
         server = ThreadedMotoServer(ip_address=self.host, port=self.port, verbose=False)
         server.start()
         self._server = server
@@ -102,6 +112,8 @@ class Emulator:
                 wsgi_server.server_close()
         while self._undo:
             self._undo.pop()()
+        if Emulator._running is self:
+            Emulator._running = None
 
     def __enter__(self) -> Emulator:
         return self.start()

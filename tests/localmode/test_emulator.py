@@ -85,3 +85,32 @@ def test_the_cli_serves_the_deployed_api_until_interrupted(cli: tuple[subprocess
     assert process.returncode == 0, output
     assert "AWS emulator stopped" in output
     assert port_is_free(emulator_port) and port_is_free(api_port)
+
+
+RESTART_SCRIPT = """
+import boto3
+from localmode.emulator import Emulator
+
+def tables(endpoint):
+    client = boto3.client("dynamodb", endpoint_url=endpoint, region_name="us-west-2",
+                          aws_access_key_id="test", aws_secret_access_key="test")
+    return client, client.list_tables()["TableNames"]
+
+with Emulator(port=0) as first:
+    client, _ = tables(first.endpoint)
+    client.create_table(TableName="left-behind", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                        BillingMode="PAY_PER_REQUEST")
+    print("first:", tables(first.endpoint)[1])
+with Emulator(port=0) as second:
+    print("second:", tables(second.endpoint)[1])
+"""
+
+
+def test_an_emulator_started_after_another_begins_empty() -> None:
+    # In a subprocess: this process's emulator (the package fixture) must keep its state.
+    result = subprocess.run([sys.executable, "-c", RESTART_SCRIPT], cwd=REPO_ROOT, capture_output=True, text=True,
+                            timeout=120, check=False)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["first: ['left-behind']", "second: []"]

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import json
+import zipfile
+from typing import Any
 
 import boto3
 import pytest
@@ -11,10 +14,26 @@ from localmode.emulator import Emulator
 
 
 @pytest.fixture(scope="module")
-def sfn():
-    with Emulator(port=0) as emulator:
-        yield boto3.client("stepfunctions", endpoint_url=emulator.endpoint, region_name="us-west-2",
-                           aws_access_key_id="test", aws_secret_access_key="test")
+def client(emulator: Emulator):
+    """boto3 clients of the package's emulator (one per process: moto's state is process-wide)."""
+
+    def make(service: str) -> Any:
+        return boto3.client(service, endpoint_url=emulator.endpoint, region_name="us-west-2",
+                            aws_access_key_id="test", aws_secret_access_key="test")
+
+    return make
+
+
+@pytest.fixture(scope="module")
+def sfn(client):
+    return client("stepfunctions")
+
+
+def code_zip() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("index.py", "def handler(e, c):\n    return e\n")
+    return buffer.getvalue()
 
 
 def test_valid_definition_is_ok(sfn):
@@ -36,53 +55,38 @@ def test_unpublished_state_machine_has_no_versions(sfn):
     assert sfn.list_state_machine_versions(stateMachineArn=arn)["stateMachineVersions"] == []
 
 
-def test_function_keeps_dead_letter_and_logging_config():
-    with Emulator(port=0) as emulator:
-        client = boto3.client("lambda", endpoint_url=emulator.endpoint, region_name="us-west-2",
-                              aws_access_key_id="test", aws_secret_access_key="test")
-        iam = boto3.client("iam", endpoint_url=emulator.endpoint, region_name="us-west-2",
-                           aws_access_key_id="test", aws_secret_access_key="test")
-        role = iam.create_role(RoleName="fn", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-        import io
-        import zipfile
-
-        buffer = io.BytesIO()
-        with zipfile.ZipFile(buffer, "w") as archive:
-            archive.writestr("index.py", "def handler(e, c):\n    return e\n")
-        dlq = {"TargetArn": "arn:aws:sqs:us-west-2:123456789012:dlq"}
-        logging = {"LogFormat": "JSON", "ApplicationLogLevel": "DEBUG", "SystemLogLevel": "INFO",
-                   "LogGroup": "/aws/lambda/fn"}
-        client.create_function(FunctionName="fn", Runtime="python3.11", Role=role, Handler="index.handler",
-                               Code={"ZipFile": buffer.getvalue()}, DeadLetterConfig=dlq, LoggingConfig=logging)
-        config = client.get_function(FunctionName="fn")["Configuration"]
-        assert config["DeadLetterConfig"] == dlq and config["LoggingConfig"] == logging
-        client.update_function_configuration(FunctionName="fn",
-                                             LoggingConfig={**logging, "ApplicationLogLevel": "INFO"})
-        updated = client.get_function(FunctionName="fn")["Configuration"]
-        assert updated["LoggingConfig"]["ApplicationLogLevel"] == "INFO"
+def test_function_keeps_dead_letter_and_logging_config(client):
+    role = client("iam").create_role(RoleName="fn", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    dlq = {"TargetArn": "arn:aws:sqs:us-west-2:123456789012:dlq"}
+    logging = {"LogFormat": "JSON", "ApplicationLogLevel": "DEBUG", "SystemLogLevel": "INFO",
+               "LogGroup": "/aws/lambda/fn"}
+    lam = client("lambda")
+    lam.create_function(FunctionName="fn", Runtime="python3.11", Role=role, Handler="index.handler",
+                        Code={"ZipFile": code_zip()}, DeadLetterConfig=dlq, LoggingConfig=logging)
+    config = lam.get_function(FunctionName="fn")["Configuration"]
+    assert config["DeadLetterConfig"] == dlq and config["LoggingConfig"] == logging
+    lam.update_function_configuration(FunctionName="fn", LoggingConfig={**logging, "ApplicationLogLevel": "INFO"})
+    updated = lam.get_function(FunctionName="fn")["Configuration"]
+    assert updated["LoggingConfig"]["ApplicationLogLevel"] == "INFO"
 
 
-def test_event_source_mapping_reports_the_alias_it_was_created_with():
-    import io
-    import zipfile
+def test_event_source_mapping_reports_the_alias_it_was_created_with(client):
+    role = client("iam").create_role(RoleName="esm", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    lam = client("lambda")
+    lam.create_function(FunctionName="esm", Runtime="python3.11", Role=role, Handler="index.handler",
+                        Code={"ZipFile": code_zip()}, Publish=True)
+    alias = lam.create_alias(FunctionName="esm", Name="live", FunctionVersion="1")["AliasArn"]
+    table = client("dynamodb").create_table(
+        TableName="esm", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"})
+    mapping = lam.create_event_source_mapping(EventSourceArn=table["TableDescription"]["LatestStreamArn"],
+                                              FunctionName=alias, StartingPosition="LATEST")
+    assert lam.get_event_source_mapping(UUID=mapping["UUID"])["FunctionArn"] == alias
 
-    with Emulator(port=0) as emulator:
-        def client(service):
-            return boto3.client(service, endpoint_url=emulator.endpoint, region_name="us-west-2",
-                                aws_access_key_id="test", aws_secret_access_key="test")
 
-        role = client("iam").create_role(RoleName="esm", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-        buffer = io.BytesIO()
-        with zipfile.ZipFile(buffer, "w") as archive:
-            archive.writestr("index.py", "def handler(e, c):\n    return e\n")
-        lam = client("lambda")
-        lam.create_function(FunctionName="esm", Runtime="python3.11", Role=role, Handler="index.handler",
-                            Code={"ZipFile": buffer.getvalue()}, Publish=True)
-        alias = lam.create_alias(FunctionName="esm", Name="live", FunctionVersion="1")["AliasArn"]
-        table = client("dynamodb").create_table(
-            TableName="esm", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST",
-            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"})
-        mapping = lam.create_event_source_mapping(EventSourceArn=table["TableDescription"]["LatestStreamArn"],
-                                                  FunctionName=alias, StartingPosition="LATEST")
-        assert lam.get_event_source_mapping(UUID=mapping["UUID"])["FunctionArn"] == alias
+def test_a_second_emulator_in_the_process_is_refused(client):
+    client("sqs").create_queue(QueueName="kept")
+    with pytest.raises(RuntimeError, match="another emulator is running in this process"):
+        Emulator(port=0).start()
+    assert client("sqs").get_queue_url(QueueName="kept")["QueueUrl"].endswith("/kept")  # still serving, state kept
