@@ -5,6 +5,7 @@ from __future__ import annotations
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig
 
 from handlers.api.errors import register_error_handlers
+from handlers.api.json_body import accept_json_bodies_only
 from handlers.api.routes import health, items, jobs
 from handlers.shared.settings import ApiSettings
 
@@ -34,6 +35,7 @@ def build_app(settings: ApiSettings) -> APIGatewayRestResolver:
     have the same shape, so one handler serves both.
     """
     app = APIGatewayRestResolver(enable_validation=True, cors=cors_config(settings.allowed_origins))
+    accept_json_bodies_only(app)
     register_error_handlers(app)
     app.include_router(health.router)
     app.include_router(items.router)

@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 import pytest
-from conftest import make_api_event
+from conftest import count_records, make_api_event
 
 from handlers.api.logic import items as items_logic
 from handlers.api.resolver import build_app
@@ -64,11 +64,69 @@ def test_wrong_method_is_405_with_allow(api: Any, method: str, path: str, allowe
     assert response.headers["Allow"] == allowed
 
 
-def test_non_json_content_type_is_415(api: Any) -> None:
-    response = api("POST", "/items", raw_body="name=Lamp", headers={"Content-Type": "text/plain"})
+BODY_ROUTES = [("POST", "/items"), ("PUT", "/items/0b0a1c4e-1d2f-4a3b-8c4d-5e6f7a8b9c0d"), ("POST", "/jobs")]
+
+
+@pytest.mark.parametrize(("method", "path"), BODY_ROUTES)
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "text/plain",
+        "multipart/form-data",  # no boundary: Powertools' own parser fails on it with an internal error
+        "multipart/form-data; boundary=x",
+        "application/x-www-form-urlencoded",
+        "application/xml",
+        "application/merge-patch+json",  # other semantics than a full replacement
+    ],
+)
+def test_non_json_content_type_is_415_and_writes_nothing(api: Any, table: Any, method: str, path: str,
+                                                         content_type: str) -> None:
+    body = '{"name": "Lamp", "version": 1, "type": "report", "payload": {}}'
+    response = api(method, path, raw_body=body, headers={"Content-Type": content_type})
 
     assert response.status == 415
     _assert_error_shape(response.body, "unsupported_media_type")
+    assert response.body["error"]["message"] == (
+        f"Content-Type {content_type!r} is not supported; send the body as application/json")
+    assert count_records(table, "") == 0
+
+
+def test_the_refused_content_type_is_shortened_in_the_message(api: Any) -> None:
+    content_type = "text/plain; " + "x" * 500
+
+    response = api("POST", "/items", raw_body="{}", headers={"Content-Type": content_type})
+
+    assert response.status == 415
+    assert content_type[:100] in response.body["error"]["message"]
+    assert content_type[:101] not in response.body["error"]["message"]
+
+
+@pytest.mark.parametrize("content_type", ["application/json", "application/json; charset=utf-8",
+                                          "APPLICATION/JSON", " Application/Json ;charset=UTF-8", None])
+def test_json_media_types_are_accepted_case_insensitively(api_event: Any, table: Any, lambda_context: Any,
+                                                          content_type: str | None) -> None:
+    event = api_event("POST", "/items", raw_body='{"name": "Lamp"}')
+    for headers in (event["headers"], event["multiValueHeaders"]):
+        del headers["Content-Type"]  # None: a request without Content-Type is read as JSON
+        if content_type is not None:
+            headers["Content-Type"] = content_type if headers is event["headers"] else [content_type]
+
+    response = importlib.import_module("handlers.api.app").lambda_handler(event, lambda_context)
+
+    assert response["statusCode"] == 201, response["body"]
+    assert json.loads(response["body"])["name"] == "Lamp"
+    assert count_records(table, "ITEM#") == 1
+
+
+def test_an_http_api_event_with_a_form_body_is_415(api_event: Any, table: Any, lambda_context: Any) -> None:
+    event = api_event("POST", "/items", raw_body="name=Lamp",
+                      headers={"Content-Type": "application/x-www-form-urlencoded"}, http_api=True)
+
+    response = importlib.import_module("handlers.api.app").lambda_handler(event, lambda_context)
+
+    assert response["statusCode"] == 415
+    assert json.loads(response["body"])["error"]["code"] == "unsupported_media_type"
+    assert count_records(table, "") == 0
 
 
 def test_unexpected_error_is_a_generic_500(api: Any, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -24,5 +24,7 @@ def ok(description: str, model: type[Any] | None = None) -> OpenAPIResponse:
 INVALID_ID = error("invalid_id: the id is not a UUID or ULID")
 VALIDATION = error("validation_error (details name each failing field) or idempotency_key_reused")
 BAD_JSON = error("invalid_json: the body is not JSON")
+INVALID_ID_OR_JSON = error("invalid_id: the id is not a UUID or ULID; or invalid_json: the body is not JSON")
+NOT_JSON = error("unsupported_media_type: the Content-Type is not application/json")
 UNAVAILABLE = error("service_unavailable: a dependency is throttled or down; retry after Retry-After")
 CONFLICT = error("idempotency_request_in_progress: the first request with this key is still running")

@@ -30,6 +30,7 @@ JobId = Annotated[str, Path(description="Job id: a UUID or a ULID")]
         400: docs.BAD_JSON,
         409: docs.CONFLICT,
         413: docs.error("payload_too_large: payload over 64 KB serialized"),
+        415: docs.NOT_JSON,
         422: docs.VALIDATION,
         503: docs.UNAVAILABLE,
     },
