@@ -1,10 +1,12 @@
 """Run the real Terraform CLI on synthesized stacks (tests, local mode, CI tools).
 
-Where Terraform gets the AWS provider is the caller's business: with
-`TF_PROVIDER_MIRROR` set (a filesystem mirror directory), the harness writes a CLI
-configuration into its own temporary directory and points `TF_CLI_CONFIG_FILE` at it
-for its subprocesses only. The user's own CLI configuration is never read or changed
-when a mirror is given; without one, Terraform downloads the provider as usual.
+Where Terraform gets the AWS provider: from the filesystem mirror named by
+`TF_PROVIDER_MIRROR`, or, when that is unset, the one `scripts/find-provider-mirror`
+finds on this machine (so running pytest directly works like `make test`). With a
+mirror, the harness writes a CLI configuration into its own temporary directory and
+points `TF_CLI_CONFIG_FILE` at it for its subprocesses only; the user's own CLI
+configuration is never read or changed. Without one, Terraform downloads the provider
+as usual.
 """
 
 from __future__ import annotations
@@ -17,6 +19,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 MIRROR_VARIABLE = "TF_PROVIDER_MIRROR"
+FIND_MIRROR = Path(__file__).resolve().parents[1] / "scripts" / "find-provider-mirror"
+
+
+def provider_mirror() -> str | None:
+    """`TF_PROVIDER_MIRROR`, else the mirror found on this machine, else None (use the registry)."""
+    configured = os.environ.get(MIRROR_VARIABLE)
+    if configured:
+        return configured
+    found = subprocess.run([str(FIND_MIRROR)], capture_output=True, text=True, check=False, timeout=60)
+    return found.stdout.strip() or None
 
 
 class TerraformError(RuntimeError):
@@ -49,7 +61,7 @@ class Terraform:
             raise TerraformError("terraform is not on PATH; install Terraform >= 1.10")
         self._workdir = tempfile.TemporaryDirectory(prefix="tf-harness-")
         self.env = {**os.environ, "TF_IN_AUTOMATION": "1", "CHECKPOINT_DISABLE": "1", **(extra_env or {})}
-        mirror = mirror if mirror is not None else os.environ.get(MIRROR_VARIABLE)
+        mirror = mirror if mirror is not None else provider_mirror()
         if mirror:
             if not Path(mirror).is_dir():
                 raise TerraformError(f"{MIRROR_VARIABLE}={mirror!r} is not a directory")
