@@ -10,11 +10,15 @@ Content-Type is read as JSON, as API Gateway's own request validator does.
 
 from __future__ import annotations
 
+import binascii
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from aws_lambda_powertools.event_handler.middlewares.openapi_validation import OpenAPIRequestValidationMiddleware
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestUnsupportedContentType
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
 
 JSON_MEDIA_TYPE = "application/json"
 _SHOWN_CHARACTERS = 100  # of a refused Content-Type, in the error message
@@ -45,7 +49,11 @@ class JsonOnlyRequestValidation(OpenAPIRequestValidationMiddleware):
             message = unsupported_message(content_type)
             raise RequestUnsupportedContentType(message, errors=[
                 {"type": "unsupported_content_type", "loc": ("body",), "msg": message, "input": {}, "ctx": {}}])
-        return self._parse_json_data(app)
+        try:
+            return self._parse_json_data(app)
+        except (UnicodeDecodeError, binascii.Error) as err:
+            raise RequestValidationError([{"type": "json_invalid", "loc": ("body",), "msg": "JSON decode error",
+                                           "input": {}, "ctx": {"error": "the body is not UTF-8 text"}}]) from err
 
 
 def accept_json_bodies_only(app: APIGatewayRestResolver) -> None:

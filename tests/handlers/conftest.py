@@ -6,6 +6,7 @@ Handler modules validate their environment when imported, so tests get them thro
 
 from __future__ import annotations
 
+import base64
 import importlib
 import json
 import os
@@ -222,13 +223,18 @@ def make_api_event(
     *,
     body: Any = None,
     raw_body: str | None = None,
+    binary_body: bytes | None = None,
     headers: dict[str, str] | None = None,
     query: dict[str, str] | None = None,
     request_id: str | None = None,
     api_key_id: str = "test-api-key-id",
     http_api: bool = False,
 ) -> dict[str, Any]:
-    """A realistic API Gateway REST proxy event, or an HTTP API payload format 1.0 event."""
+    """A realistic API Gateway REST proxy event, or an HTTP API payload format 1.0 event.
+
+    ``binary_body`` is delivered base64-encoded (``isBase64Encoded``), as API Gateway hands over bodies
+    of binary media types.
+    """
     all_headers = {
         "Accept": "application/json",
         "Host": "abc123.execute-api.us-east-1.amazonaws.com",
@@ -280,8 +286,8 @@ def make_api_event(
             "domainName": "abc123.execute-api.us-east-1.amazonaws.com",
             "apiId": "abc123",
         },
-        "body": text,
-        "isBase64Encoded": False,
+        "body": base64.b64encode(binary_body).decode() if binary_body is not None else text,
+        "isBase64Encoded": binary_body is not None,
     }
     if http_api:
         event["version"] = "1.0"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import importlib
 import json
 from typing import Any
@@ -116,6 +117,25 @@ def test_json_media_types_are_accepted_case_insensitively(api_event: Any, table:
     assert response["statusCode"] == 201, response["body"]
     assert json.loads(response["body"])["name"] == "Lamp"
     assert count_records(table, "ITEM#") == 1
+
+
+@pytest.mark.parametrize(("method", "path"), BODY_ROUTES)
+@pytest.mark.parametrize("encoded_body", [
+    base64.b64encode(b"\xd4\x0e\x0f\xff{").decode(),  # bytes that are not UTF-8
+    "not base64 at all!",
+])
+def test_a_body_that_is_not_utf8_text_is_400_invalid_json(api_event: Any, table: Any, lambda_context: Any,
+                                                          method: str, path: str, encoded_body: str) -> None:
+    event = api_event(method, path, raw_body="{}")
+    event["body"], event["isBase64Encoded"] = encoded_body, True
+
+    response = importlib.import_module("handlers.api.app").lambda_handler(event, lambda_context)
+
+    assert response["statusCode"] == 400, response["body"]
+    body = json.loads(response["body"])
+    _assert_error_shape(body, "invalid_json")
+    assert body["error"]["message"] == "Request body is not valid JSON: the body is not UTF-8 text"
+    assert count_records(table, "") == 0
 
 
 def test_an_http_api_event_with_a_form_body_is_415(api_event: Any, table: Any, lambda_context: Any) -> None:

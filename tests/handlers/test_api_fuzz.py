@@ -34,20 +34,26 @@ BODIES = (
         },
     ).map(json.dumps)
 )
+HEADER_TEXT = st.text(alphabet=st.characters(codec="ascii", exclude_categories=("Cc",)), max_size=300)
+MEDIA_TYPES = st.sampled_from([
+    "application/json", "APPLICATION/JSON; charset=utf-8", "text/plain", "multipart/form-data",
+    "multipart/form-data; boundary=x", "application/x-www-form-urlencoded", "application/xml",
+    "application/merge-patch+json", "", ";",
+])
 HEADERS = st.dictionaries(
-    st.sampled_from(["Content-Type", "Idempotency-Key", "Origin", "Accept", "X-Custom"]),
-    st.text(alphabet=st.characters(codec="ascii", exclude_categories=("Cc",)), max_size=300),
-    max_size=3,
-)
+    st.sampled_from(["Content-Type", "Idempotency-Key", "Origin", "Accept", "X-Custom"]), HEADER_TEXT, max_size=3
+) | st.fixed_dictionaries({"Content-Type": MEDIA_TYPES | HEADER_TEXT})
+BINARY_BODIES = st.none() | st.binary(max_size=200)
 QUERIES = st.none() | st.dictionaries(st.sampled_from(["limit", "cursor", "x"]), st.text(max_size=300), max_size=3)
 
 
 @settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(method=METHODS, path=PATHS, body=BODIES, headers=HEADERS, query=QUERIES)
+@given(method=METHODS, path=PATHS, body=BODIES, binary=BINARY_BODIES, headers=HEADERS, query=QUERIES)
 def test_no_malformed_request_causes_a_server_error(
-    api: Any, method: str, path: str, body: str | None, headers: dict[str, str], query: dict[str, str] | None
+    api: Any, method: str, path: str, body: str | None, binary: bytes | None, headers: dict[str, str],
+    query: dict[str, str] | None
 ) -> None:
-    response = api(method, path, raw_body=body, headers=headers, query=query)
+    response = api(method, path, raw_body=body, binary_body=binary, headers=headers, query=query)
 
     assert response.status < 500, (method, path, body, response.body)
     if response.status >= 400:
@@ -56,3 +62,20 @@ def test_no_malformed_request_causes_a_server_error(
         assert response.body["error"]["code"] == response.body["error"]["code"].lower()
         assert response.body["error"]["message"]
         assert response.body["error"]["request_id"]
+
+
+BODY_ROUTES = st.sampled_from([("POST", "/items"), ("PUT", "/items/0b0a1c4e-1d2f-4a3b-8c4d-5e6f7a8b9c0d"),
+                               ("POST", "/jobs")])
+
+
+@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(route=BODY_ROUTES, body=BODIES, binary=BINARY_BODIES, headers=HEADERS)
+def test_no_body_of_any_media_type_causes_a_server_error(
+    api: Any, route: tuple[str, str], body: str | None, binary: bytes | None, headers: dict[str, str]
+) -> None:
+    method, path = route
+    response = api(method, path, raw_body=body, binary_body=binary, headers=headers)
+
+    assert response.status < 500, (method, path, body, binary, headers, response.body)
+    if response.status >= 400:
+        assert set(response.body) == {"error"} and response.body["error"]["request_id"]
