@@ -68,11 +68,6 @@ ENVIRONMENT = {
 }
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    """Requests that add no metric are normal; Powertools warns about each of them."""
-    config.addinivalue_line("filterwarnings", "ignore:No application metrics to publish:UserWarning")
-
-
 @dataclass
 class FakeLambdaContext:
     """The attributes of the Lambda context that Powertools and the handlers read."""

@@ -34,11 +34,6 @@ ASYNC_ERRORS = ["Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.
                 "Lambda.TooManyRequestsException"]
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    """Requests that add no metric are normal; Powertools warns about each of them."""
-    config.addinivalue_line("filterwarnings", "ignore:No application metrics to publish:UserWarning")
-
-
 def dummy_zip() -> bytes:
     """Lambda code: local mode imports the repository's handlers, never the zip."""
     buffer = io.BytesIO()
