@@ -60,13 +60,36 @@ ENTRY_POINTS = (
     "handlers.stream.consumer",
 )
 
-FLOOR_CODE = """
+# What the API's libraries cost before any of this project's code runs: the floor plus pydantic
+# (import, one model), and the floor plus a minimal Powertools API (Logger, Metrics, a resolver
+# with validation and one pydantic-validated route). The API entry point cannot start faster
+# than the second line.
+_TIMED = """
 import time
 start = time.perf_counter()
-import boto3
-boto3.client("dynamodb")
-print(f'{{"init_ms": {(time.perf_counter() - start) * 1000:.3f}}}')
+{body}
+print(f'{{{{"init_ms": {{(time.perf_counter() - start) * 1000:.3f}}}}}}')
 """
+_FLOOR_BODY = 'import boto3\nboto3.client("dynamodb")'
+FLOOR_CODE = _TIMED.format(body=_FLOOR_BODY)
+LIBRARY_FLOORS = {
+    "floor + pydantic model": _FLOOR_BODY + """
+from pydantic import BaseModel
+class Model(BaseModel):
+    name: str
+Model(name="x")""",
+    "floor + minimal Powertools API": _FLOOR_BODY + """
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+from pydantic import BaseModel
+class Model(BaseModel):
+    name: str
+Logger(); Metrics()
+app = APIGatewayRestResolver(enable_validation=True)
+@app.post("/items")
+def create(body: Model) -> dict:
+    return {}""",
+}
 
 ENTRY_CODE = """
 import time
@@ -177,11 +200,16 @@ def bench_cold(runs: int, with_tracing: bool) -> None:
     first: list[float] = []
     traced: list[float] = []
     order = random.Random(20250301)
+    lines = ["floor", *LIBRARY_FLOORS, *ENTRY_POINTS]
     for _ in range(runs):
         # A new random order every round, so load spikes and cache effects hit every line alike.
-        for module in order.sample(["floor", *ENTRY_POINTS], k=len(ENTRY_POINTS) + 1):
+        for module in order.sample(lines, k=len(lines)):
             if module == "floor":
                 samples["floor"].append(_run_child(FLOOR_CODE)["init_ms"])
+                continue
+            if module in LIBRARY_FLOORS:
+                code = _TIMED.format(body=LIBRARY_FLOORS[module])
+                samples.setdefault(module, []).append(_run_child(code)["init_ms"])
                 continue
             is_api = module == "handlers.api.app"
             code = ENTRY_CODE.format(module=module, first_request=is_api, bench_dir=bench_dir)
@@ -195,6 +223,9 @@ def bench_cold(runs: int, with_tracing: bool) -> None:
     print(f"Cold init, median of {runs} fresh interpreters (import + module-level setup)")
     print(f"  {'entry point':<34}{'init ms':>10}{'x floor':>10}")
     print(f"  {'floor: boto3 + client(dynamodb)':<34}{floor:>10.1f}{1.0:>10.2f}")
+    for name in LIBRARY_FLOORS:
+        value = statistics.median(samples[name])
+        print(f"  {name:<34}{value:>10.1f}{value / floor:>10.2f}")
     for module in ENTRY_POINTS:
         value = statistics.median(samples[module])
         print(f"  {module:<34}{value:>10.1f}{value / floor:>10.2f}")
