@@ -5,7 +5,9 @@ Powertools' request validation also parses ``application/x-www-form-urlencoded``
 type without a boundary. This API's contract is JSON: :class:`JsonOnlyRequestValidation` answers any
 other declared media type with 415 (``unsupported_media_type``), compares media types
 case-insensitively as RFC 9110 says, and keeps the rest of the validation as it is. A request with no
-Content-Type is read as JSON, as API Gateway's own request validator does.
+Content-Type is read as JSON, the media type API Gateway assumes for it. A body that is not UTF-8 text
+(API Gateway hands such bodies over base64-encoded) is 400 ``invalid_json`` like any other body that
+is not JSON, where Powertools would fail with a decoding error.
 """
 
 from __future__ import annotations
