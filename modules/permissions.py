@@ -12,7 +12,9 @@ from modules.iam import Statement, allow
 TABLE, IDEMPOTENCY_TABLE, STATE_MACHINE, EVENTS_TOPIC = "table", "idempotency_table", "state_machine", "events_topic"
 
 _ITEMS = ["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query"]
-_JOBS = ["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem"]
+_JOB_TRANSITIONS = ["dynamodb:UpdateItem"]  # handlers/shared/aws/job_transitions.py
+_JOB_LOOKUP = ["dynamodb:GetItem", *_JOB_TRANSITIONS]  # job_lookup.py
+_JOBS = ["dynamodb:PutItem", *_JOB_LOOKUP]  # jobs_repository.py
 _DIGEST = ["dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
 _IDEMPOTENCY = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
 
@@ -20,9 +22,9 @@ _IDEMPOTENCY = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "
 HANDLER_GRANTS: dict[str, dict[str, list[str]]] = {
     "api": {TABLE: _ITEMS + _JOBS, IDEMPOTENCY_TABLE: _IDEMPOTENCY, STATE_MACHINE: ["states:StartExecution"]},
     "validate": {},
-    "process": {TABLE: _JOBS},
-    "notify": {TABLE: _JOBS, EVENTS_TOPIC: ["sns:Publish"]},
-    "mark-failed": {TABLE: _JOBS},
+    "process": {TABLE: _JOB_TRANSITIONS},
+    "notify": {TABLE: _JOB_LOOKUP, EVENTS_TOPIC: ["sns:Publish"]},
+    "mark-failed": {TABLE: _JOB_TRANSITIONS},
     "digest": {TABLE: _DIGEST, EVENTS_TOPIC: ["sns:Publish"]},
     "stream-consumer": {EVENTS_TOPIC: ["sns:Publish"]},
 }

@@ -8,14 +8,14 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from handlers.shared.aws import clients
 from handlers.shared.aws.events_publisher import EventsPublisher
-from handlers.shared.aws.jobs_repository import JobsRepository
+from handlers.shared.aws.job_lookup import JobLookup
 from handlers.shared.observability import logger, metrics, tracer
 from handlers.shared.settings import NotifyTaskSettings, load_settings
 from handlers.workflow import steps
 from handlers.workflow.models import ProcessedState
 
 settings = load_settings(NotifyTaskSettings)
-jobs = JobsRepository(settings.table_name)
+jobs = JobLookup(settings.table_name)
 publisher = EventsPublisher(settings.events_topic_arn)
 # Clients are created during init, like the settings: the first invocation pays nothing extra.
 clients.get("dynamodb")

@@ -7,14 +7,14 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from handlers.shared.aws import clients
-from handlers.shared.aws.jobs_repository import JobsRepository
+from handlers.shared.aws.job_transitions import JobTransitions
 from handlers.shared.observability import logger, metrics, tracer
 from handlers.shared.settings import ProcessTaskSettings, load_settings
 from handlers.workflow import steps
 from handlers.workflow.models import ValidatedState
 
 settings = load_settings(ProcessTaskSettings)
-jobs = JobsRepository(settings.table_name)
+jobs = JobTransitions(settings.table_name)
 # Clients are created during init, like the settings: the first invocation pays nothing extra.
 clients.get("dynamodb")
 

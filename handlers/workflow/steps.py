@@ -26,7 +26,8 @@ from handlers.workflow.models import (
 
 if TYPE_CHECKING:
     from handlers.shared.aws.events_publisher import EventsPublisher
-    from handlers.shared.aws.jobs_repository import JobsRepository
+    from handlers.shared.aws.job_lookup import JobLookup
+    from handlers.shared.aws.job_transitions import JobTransitions
 
 MAX_ERROR_MESSAGE = 1000
 GENERIC_FAILURE = "The job could not be processed"
@@ -74,7 +75,7 @@ def compute(values: list[int | float], operation: Operation) -> JobResult:
     return JobResult(operation=operation, value=value, count=len(values))
 
 
-def process(state: ValidatedState, jobs: JobsRepository, clock: Clock = utc_now) -> dict[str, Any]:
+def process(state: ValidatedState, jobs: JobTransitions, clock: Clock = utc_now) -> dict[str, Any]:
     """PENDING -> PROCESSING, compute, store the result once; a retry returns the stored result."""
     stored = _start(state.job_id, jobs, clock)
     if stored is None:
@@ -92,7 +93,7 @@ def process(state: ValidatedState, jobs: JobsRepository, clock: Clock = utc_now)
     return {**state.model_dump(), "result": stored}
 
 
-def _start(job_id: str, jobs: JobsRepository, clock: Clock) -> dict[str, Any] | None:
+def _start(job_id: str, jobs: JobTransitions, clock: Clock) -> dict[str, Any] | None:
     """Move the job to PROCESSING; return the stored result if an earlier attempt already has one."""
     try:
         jobs.start_processing(job_id, now=to_iso(clock()))
@@ -106,7 +107,7 @@ def _start(job_id: str, jobs: JobsRepository, clock: Clock) -> dict[str, Any] | 
 
 
 def notify(
-    state: ProcessedState, jobs: JobsRepository, publisher: EventsPublisher, clock: Clock = utc_now
+    state: ProcessedState, jobs: JobLookup, publisher: EventsPublisher, clock: Clock = utc_now
 ) -> dict[str, Any]:
     """Publish JobCompleted, then PROCESSING -> COMPLETED (publishes nothing for a COMPLETED job)."""
     job = jobs.get(state.job_id)
@@ -156,7 +157,7 @@ def _error_message(cause: str | None) -> str | None:
     return None
 
 
-def mark_failed(state: FailedState, jobs: JobsRepository, clock: Clock = utc_now) -> dict[str, Any]:
+def mark_failed(state: FailedState, jobs: JobTransitions, clock: Clock = utc_now) -> dict[str, Any]:
     """PENDING/PROCESSING -> FAILED with the caught error; a finished job stays as it is."""
     logger.warning("Job failed", job_id=state.job_id, error=state.error.Error)
     try:
