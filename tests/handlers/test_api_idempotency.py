@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from conftest import IDEMPOTENCY_TABLE_NAME, TABLE_NAME, client_error, count_records
+from conftest import IDEMPOTENCY_TABLE_NAME, STATE_MACHINE_ARN, TABLE_NAME, client_error, count_records
 
 
 def test_same_key_and_body_five_times_creates_one_item_with_identical_responses(api: Any, table: Any) -> None:
@@ -78,7 +78,7 @@ def test_job_submission_is_idempotent(api: Any, table: Any, state_machine: Any) 
         (202, responses[0].body["job_id"], f"/jobs/{responses[0].body['job_id']}")
     }
     assert count_records(table, "JOB#") == 1
-    executions = state_machine.list_executions(stateMachineArn=_machine_arn(state_machine))["executions"]
+    executions = state_machine.list_executions(stateMachineArn=STATE_MACHINE_ARN)["executions"]
     assert len(executions) == 1
 
 
@@ -102,10 +102,6 @@ def test_malformed_key_is_a_validation_error(api: Any) -> None:
 
     assert response.status == 422
     assert response.body["error"]["details"][0]["field"].lower() == "header.idempotency-key"
-
-
-def _machine_arn(sfn: Any) -> str:
-    return str(sfn.list_state_machines()["stateMachines"][0]["stateMachineArn"])
 
 
 def test_a_request_still_in_progress_is_409_with_retry_after(api: Any, table: Any, monkeypatch: Any) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ConnectTimeoutError
-from conftest import STATE_MACHINE_ARN, client_error, count_records, stored_item
+from conftest import STATE_MACHINE_ARN, TABLE_NAME, client_error, count_records, stored_item
 
 
 def _executions(state_machine: Any) -> list[dict[str, Any]]:
@@ -103,7 +103,7 @@ def test_failed_start_marks_the_job_failed_and_answers_503(
     assert response.status == 503
     assert response.body["error"]["code"] == "service_unavailable"
     assert int(response.headers["Retry-After"]) > 0
-    [record] = table.scan(TableName="serverless-app-test-items")["Items"]
+    [record] = table.scan(TableName=TABLE_NAME)["Items"]
     assert record["status"] == {"S": "FAILED"}
     assert record["error"]["M"]["code"] == {"S": "WorkflowStartFailed"}
     job = api("GET", f"/jobs/{record['job_id']['S']}").body

@@ -5,12 +5,9 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
-from conftest import ENVIRONMENT
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from conftest import ENVIRONMENT, REPO_ROOT
 
 
 def _import(module: str, environment: dict[str, str]) -> subprocess.CompletedProcess[str]:

@@ -7,9 +7,8 @@ import json
 import pytest
 
 from handlers.api.routes_table import PUBLIC_ROUTES, REQUEST_SCHEMAS, ROUTES
+from modules.config import WORKSPACES
 from tests.infra.test_app import ref
-
-WORKSPACES = ("local", "dev", "staging", "prod")
 
 
 def rest(synth, workspace, rtype, path):

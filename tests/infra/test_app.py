@@ -7,9 +7,9 @@ import json
 import pytest
 
 from modules.catalog import COMMON_ENVIRONMENT, FUNCTIONS
+from modules.config import WORKSPACES
 from modules.workflow import LAMBDA_SERVICE_ERRORS, TRANSIENT_ERROR
 
-WORKSPACES = ("local", "dev", "staging", "prod")
 RETENTION = {"local": 7, "dev": 7, "staging": 30, "prod": 90}
 TASK_SIZING = {"local": (512, 30), "dev": (512, 30), "staging": (1024, 60), "prod": (2048, 90)}
 
@@ -40,11 +40,11 @@ def test_every_function_is_complete(synth, workspace):
         # Its own DLQ, from the data layer (a cross-stack reference).
         dlq = function["dead_letter_config"]["target_arn"]
         assert "terraform_remote_state" in dlq and f"dlq_{spec.name.replace('-', '_')}" in dlq
-        code_object = synth.resource(stack, "aws_s3_object", f"{spec.name.replace('-', '_')}_code_object")
+        object_path = f"{spec.name.replace('-', '_')}_code_object"
+        code_object = synth.resource(stack, "aws_s3_object", object_path)
         assert code_object["key"].startswith(f"artifacts/{spec.name}/")
-        object_id = code_object["//"]["metadata"]["uniqueId"]
-        assert function["s3_key"] == f"${{aws_s3_object.{object_id}.key}}"
-        assert function["s3_object_version"] == f"${{aws_s3_object.{object_id}.version_id}}"
+        assert function["s3_key"] == ref(synth, stack, "aws_s3_object", object_path, "key")
+        assert function["s3_object_version"] == ref(synth, stack, "aws_s3_object", object_path, "version_id")
         assert len(function["source_code_hash"]) == 44  # base64 sha256
         assert function["reserved_concurrent_executions"] >= 1
         env = function["environment"]["variables"]

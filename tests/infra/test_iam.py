@@ -8,6 +8,7 @@ import json
 import pytest
 
 from modules.catalog import FUNCTIONS
+from modules.config import WORKSPACES
 from modules.function import RUNTIME_WILDCARD_ACTIONS
 from modules.permissions import HANDLER_GRANTS
 from modules.workflow import LOG_DELIVERY_ACTIONS, TRACING_ACTIONS
@@ -19,7 +20,6 @@ WILDCARD_ALLOW_LIST = {
     **dict.fromkeys(LOG_DELIVERY_ACTIONS, "Step Functions log delivery APIs take no resource"),
     **dict.fromkeys(TRACING_ACTIONS, "X-Ray APIs have no resource-level permissions"),
 }
-WORKSPACES = ("local", "dev", "staging", "prod")
 
 
 def all_policies(synth):

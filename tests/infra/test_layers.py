@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from modules.catalog import dlq_names
+from modules.config import WORKSPACES
 from tests.infra.synthesized import policy
 
-ALL = ("local", "dev", "staging", "prod")
 NETWORKED = ("dev", "staging", "prod")
 
 
@@ -135,7 +135,7 @@ def test_flow_logs_encrypted_with_retention_and_scoped_role(synth):
 
 # --- data ------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("workspace", ALL)
+@pytest.mark.parametrize("workspace", WORKSPACES)
 def test_table_design(synth, workspace):
     table = synth.resource(f"{workspace}-data", "aws_dynamodb_table", "table")
     assert (table["hash_key"], table["range_key"]) == ("pk", "sk")
@@ -204,7 +204,7 @@ def test_log_bucket_uses_sse_s3_and_expires_after_90_days(synth):
     assert lifecycle["expiration"][0]["days"] == 90
 
 
-@pytest.mark.parametrize("workspace", ALL)
+@pytest.mark.parametrize("workspace", WORKSPACES)
 def test_dead_letter_queues(synth, workspace):
     stack = f"{workspace}-data"
     queues = synth.resources(stack, "aws_sqs_queue")

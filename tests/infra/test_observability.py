@@ -7,18 +7,13 @@ import json
 import pytest
 
 from modules.catalog import FUNCTIONS, dlq_names
-
-WORKSPACES = ("local", "dev", "staging", "prod")
+from modules.config import WORKSPACES
+from tests.infra.test_app import ref
 
 
 def alarms(synth, workspace="dev"):
     return {a["alarm_name"]: a for a in synth.resources(f"{workspace}-observability",
                                                          "aws_cloudwatch_metric_alarm").values()}
-
-
-def topic_ref(synth, workspace="dev"):
-    topic = synth.resource(f"{workspace}-observability", "aws_sns_topic", "alert_topic")
-    return f"${{aws_sns_topic.{topic['//']['metadata']['uniqueId']}.arn}}"
 
 
 def test_alert_topic_encrypted_with_alarm_publish_policy_and_emails(synth):
@@ -34,7 +29,7 @@ def test_alert_topic_encrypted_with_alarm_publish_policy_and_emails(synth):
 
 @pytest.mark.parametrize("workspace", WORKSPACES)
 def test_every_alarm_acts_on_the_topic(synth, workspace):
-    topic = topic_ref(synth, workspace)
+    topic = ref(synth, f"{workspace}-observability", "aws_sns_topic", "alert_topic", "arn")
     for name, alarm in alarms(synth, workspace).items():
         assert alarm["alarm_actions"] == [topic] and alarm["ok_actions"] == [topic], name
         assert alarm["treat_missing_data"] in ("notBreaching", "breaching", "missing", "ignore")

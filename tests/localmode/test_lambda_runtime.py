@@ -12,7 +12,7 @@ import pytest
 
 from localmode.api_server import Gateway, RouteTable, repository_routes
 from localmode.lambda_runtime import FunctionConfig, LocalLambdaRuntime
-from tests.localmode.conftest import ACCOUNT, IDEMPOTENCY_TABLE, REGION, Deployment
+from tests.localmode.conftest import ACCOUNT, IDEMPOTENCY_TABLE, REGION, TABLE, Deployment
 
 ENDPOINT = "http://127.0.0.1:1"  # never called by the probe handler
 
@@ -142,7 +142,7 @@ def test_invoking_an_alias_runs_the_deployed_handler(deployment: Deployment) -> 
     assert error is None
     assert response["statusCode"] == 201
     item = json.loads(response["body"])
-    assert stored_item(deployment, "serverless-app-local-items", item["id"]) is not None
+    assert stored_item(deployment, TABLE, item["id"]) is not None
 
 
 def test_a_handler_exception_reaches_the_caller_with_its_type(deployment: Deployment) -> None:
@@ -167,10 +167,10 @@ def test_two_functions_with_the_same_code_keep_their_own_settings(deployment: De
     other, _ = invoke(deployment, deployment.aliases["api-other"], api_event("POST", "/items", {"name": "other"}))
 
     main_id, other_id = json.loads(main["body"])["id"], json.loads(other["body"])["id"]
-    assert stored_item(deployment, "serverless-app-local-items", main_id) is not None
+    assert stored_item(deployment, TABLE, main_id) is not None
     assert stored_item(deployment, other_table, main_id) is None
     assert stored_item(deployment, other_table, other_id) is not None
-    assert stored_item(deployment, "serverless-app-local-items", other_id) is None
+    assert stored_item(deployment, TABLE, other_id) is None
 
 
 def test_an_asynchronous_invocation_is_accepted_then_run(deployment: Deployment) -> None:
@@ -184,7 +184,7 @@ def test_an_asynchronous_invocation_is_accepted_then_run(deployment: Deployment)
     deadline = time.monotonic() + 10
     names: list[str] = []
     while "later" not in names and time.monotonic() < deadline:
-        items = deployment.client("dynamodb").scan(TableName="serverless-app-local-items")["Items"]
+        items = deployment.client("dynamodb").scan(TableName=TABLE)["Items"]
         names = [item.get("name", {}).get("S", "") for item in items]
         time.sleep(0.1)
     assert "later" in names

@@ -2,38 +2,23 @@
 
 from __future__ import annotations
 
-import io
 import json
-import zipfile
-from typing import Any
 
-import boto3
 import pytest
 
 from localmode.emulator import Emulator
+from tests.localmode.conftest import Deployment, dummy_zip
 
 
 @pytest.fixture(scope="module")
-def client(emulator: Emulator):
+def client(deployment: Deployment):
     """boto3 clients of the package's emulator (one per process: moto's state is process-wide)."""
-
-    def make(service: str) -> Any:
-        return boto3.client(service, endpoint_url=emulator.endpoint, region_name="us-west-2",
-                            aws_access_key_id="test", aws_secret_access_key="test")
-
-    return make
+    return deployment.client
 
 
 @pytest.fixture(scope="module")
 def sfn(client):
     return client("stepfunctions")
-
-
-def code_zip() -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("index.py", "def handler(e, c):\n    return e\n")
-    return buffer.getvalue()
 
 
 def test_valid_definition_is_ok(sfn):
@@ -62,7 +47,7 @@ def test_function_keeps_dead_letter_and_logging_config(client):
                "LogGroup": "/aws/lambda/fn"}
     lam = client("lambda")
     lam.create_function(FunctionName="fn", Runtime="python3.11", Role=role, Handler="index.handler",
-                        Code={"ZipFile": code_zip()}, DeadLetterConfig=dlq, LoggingConfig=logging)
+                        Code={"ZipFile": dummy_zip()}, DeadLetterConfig=dlq, LoggingConfig=logging)
     config = lam.get_function(FunctionName="fn")["Configuration"]
     assert config["DeadLetterConfig"] == dlq and config["LoggingConfig"] == logging
     lam.update_function_configuration(FunctionName="fn", LoggingConfig={**logging, "ApplicationLogLevel": "INFO"})
@@ -74,7 +59,7 @@ def test_event_source_mapping_reports_the_alias_it_was_created_with(client):
     role = client("iam").create_role(RoleName="esm", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
     lam = client("lambda")
     lam.create_function(FunctionName="esm", Runtime="python3.11", Role=role, Handler="index.handler",
-                        Code={"ZipFile": code_zip()}, Publish=True)
+                        Code={"ZipFile": dummy_zip()}, Publish=True)
     alias = lam.create_alias(FunctionName="esm", Name="live", FunctionVersion="1")["AliasArn"]
     table = client("dynamodb").create_table(
         TableName="esm", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
