@@ -19,7 +19,6 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestValidationError,
 )
 
-from handlers.api.json_body import unsupported_message
 from handlers.api.request_context import request_id
 from handlers.api.routes_table import ROUTES
 from handlers.shared.error_response import error_response
@@ -90,9 +89,7 @@ class _ErrorHandlers:
         )
 
     def unsupported_media(self, err: RequestUnsupportedContentType) -> Response[Any]:
-        content_type = self._app.current_event.headers.get("content-type")
-        return self.respond(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type",
-                            unsupported_message(content_type))
+        return self.respond(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", str(err))
 
     def not_found(self, err: NotFoundError) -> Response[Any]:
         method = self._app.current_event.http_method.upper()

@@ -15,7 +15,6 @@ PENDING: Final = "PENDING"
 PROCESSING: Final = "PROCESSING"
 COMPLETED: Final = "COMPLETED"
 FAILED: Final = "FAILED"
-TERMINAL_STATUSES: Final = frozenset({COMPLETED, FAILED})
 
 
 class Item(BaseModel):

@@ -18,6 +18,7 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
     DynamoDBRecordEventName,
 )
 
+from handlers.shared.aws.table_keys import ITEM_PK_PREFIX, ITEM_SK
 from handlers.shared.exceptions import DomainError
 from handlers.shared.models import Item
 from handlers.shared.timeutil import to_iso
@@ -36,7 +37,7 @@ class MalformedRecord(DomainError):
 
 def is_item_record(keys: dict[str, Any]) -> bool:
     """Tell whether the record's keys are those of an item (``ITEM#<id>`` / ``ITEM``)."""
-    return str(keys.get("pk", "")).startswith("ITEM#") and keys.get("sk") == "ITEM"
+    return str(keys.get("pk", "")).startswith(ITEM_PK_PREFIX) and keys.get("sk") == ITEM_SK
 
 
 def item_event(record: DynamoDBRecord) -> dict[str, Any] | None:

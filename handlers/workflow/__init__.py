@@ -45,7 +45,3 @@ Error names for Retry/Catch
 ``TransientError`` (throttling, 5xx, timeouts: retry with backoff), ``JobValidationError`` (never
 retry), ``JobStateConflict`` and ``JobNotFound`` (never retry), anything else: ``States.ALL``.
 """
-
-ERROR_TRANSIENT = "TransientError"
-ERROR_VALIDATION = "JobValidationError"
-ERROR_STATE_CONFLICT = "JobStateConflict"

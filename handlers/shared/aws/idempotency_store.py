@@ -29,7 +29,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from handlers.shared.aws import clients
-from handlers.shared.aws.errors import translate
+from handlers.shared.aws.errors import UNAVAILABLE_RETRY_AFTER, translate
 from handlers.shared.exceptions import (
     DependencyError,
     IdempotencyKeyReused,
@@ -126,5 +126,7 @@ def _store_error(err: Exception) -> DependencyError:
         if isinstance(translated, DependencyError):
             return translated
     return TransientError(
-        f"idempotency store failed: {type(err).__name__}", reason="unavailable", retry_after_seconds=5
+        f"idempotency store failed: {type(err).__name__}",
+        reason="unavailable",
+        retry_after_seconds=UNAVAILABLE_RETRY_AFTER,
     )
