@@ -14,9 +14,10 @@ from constructs import Construct
 from handlers.api.routes_table import PUBLIC_ROUTES, REQUEST_MODEL_NAMES, REQUEST_SCHEMAS, ROUTES
 from modules.config import WorkspaceSettings
 from modules.function import Function
+from modules.log_archive import LogArchive
 
 __all__ = ["PUBLIC_ROUTES", "REQUEST_MODEL_NAMES", "REQUEST_SCHEMAS", "ROUTES", "ApiInputs", "access_log_format",
-           "build_access_log_group", "allow_invoke"]
+           "build_access_logs", "allow_invoke", "path_id"]
 
 # Fields every access-log line carries (REST context variables; the HTTP API variant
 # maps the same names to its own variables).
@@ -38,7 +39,6 @@ HTTP_ACCESS_LOG_FIELDS = {
     **REST_ACCESS_LOG_FIELDS,
     "resourcePath": "$context.routeKey",
     "integrationError": "$context.integrationErrorMessage",
-    "apiKeyId": "$context.identity.apiKeyId",
 }
 
 
@@ -55,9 +55,19 @@ class ApiInputs:
     log_bucket_arn: str
 
 
-def build_access_log_group(scope: Construct, settings: WorkspaceSettings, kms_key_arn: str) -> CloudwatchLogGroup:
-    return CloudwatchLogGroup(scope, "access_log_group", name=f"/aws/apigateway/{settings.name('api')}/access",
-                              retention_in_days=settings.log_retention_days, kms_key_id=kms_key_arn)
+def path_id(path: str) -> str:
+    """A construct-id fragment for a route path: ``/items/{id}`` -> ``items_id``."""
+    return path.strip("/").replace("/", "_").replace("{", "").replace("}", "")
+
+
+def build_access_logs(scope: Construct, inputs: ApiInputs) -> CloudwatchLogGroup:
+    """The stage's access log group (CMK), archived to the log bucket; returns the group."""
+    settings = inputs.settings
+    log_group = CloudwatchLogGroup(scope, "access_log_group", name=f"/aws/apigateway/{settings.name('api')}/access",
+                                   retention_in_days=settings.log_retention_days, kms_key_id=inputs.kms_key_arn)
+    LogArchive(scope, "access_log_archive", settings=settings, kms_key_arn=inputs.kms_key_arn,
+               log_group_name=log_group.name, log_bucket_arn=inputs.log_bucket_arn, prefix="api-access")
+    return log_group
 
 
 def allow_invoke(scope: Construct, function: Function, execution_arn: str) -> LambdaPermission:

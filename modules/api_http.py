@@ -22,9 +22,9 @@ from modules.api_common import (
     ApiInputs,
     access_log_format,
     allow_invoke,
-    build_access_log_group,
+    build_access_logs,
+    path_id,
 )
-from modules.log_archive import LogArchive
 
 
 class HttpApi(Construct):
@@ -42,14 +42,12 @@ class HttpApi(Construct):
             integration_uri=inputs.api_function.alias.invoke_arn, integration_method="POST",
             payload_format_version="1.0")
         for method, path in ROUTES:
-            id_ = f"{method.lower()}_{path.strip('/').replace('/', '_').replace('{', '').replace('}', '')}"
+            id_ = f"{method.lower()}_{path_id(path)}"
             # HTTP APIs have no API keys: callers of every route but /health sign with SigV4.
             Apigatewayv2Route(self, f"route_{id_}", api_id=self.api.id, route_key=f"{method} {path}",
                               target=f"integrations/{integration.id}",
                               authorization_type="NONE" if (method, path) in PUBLIC_ROUTES else "AWS_IAM")
-        log_group = build_access_log_group(self, settings, inputs.kms_key_arn)
-        LogArchive(self, "access_log_archive", settings=settings, kms_key_arn=inputs.kms_key_arn,
-                   log_group_name=log_group.name, log_bucket_arn=inputs.log_bucket_arn, prefix="api-access")
+        log_group = build_access_logs(self, inputs)
         self.stage = Apigatewayv2Stage(
             self, "stage", api_id=self.api.id, name="$default", auto_deploy=True,
             access_log_settings=Apigatewayv2StageAccessLogSettings(

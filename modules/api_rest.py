@@ -53,10 +53,10 @@ from modules.api_common import (
     ApiInputs,
     access_log_format,
     allow_invoke,
-    build_access_log_group,
+    build_access_logs,
+    path_id,
 )
 from modules.iam import assume_role_policy
-from modules.log_archive import LogArchive
 from modules.waf import RegionalWaf
 
 CORS_METHODS = "'DELETE,GET,OPTIONS,POST,PUT'"
@@ -128,46 +128,39 @@ class RestApi(Construct):
         if settings.api.manage_account_logging_role:
             self._build_account_logging_role()
 
-    def _build_resources(self) -> dict[str, ApiGatewayResource | None]:
-        resources: dict[str, ApiGatewayResource | None] = {}
+    def _build_resources(self) -> dict[str, ApiGatewayResource]:
+        resources: dict[str, ApiGatewayResource] = {}
         for _method, path in ROUTES:
             parent_id = self.api.root_resource_id
             current = ""
             for part in path.strip("/").split("/"):
                 current = f"{current}/{part}"
                 if current not in resources:
-                    safe = current.strip("/").replace("/", "_").replace("{", "").replace("}", "")
-                    resources[current] = ApiGatewayResource(self, f"resource_{safe}", rest_api_id=self.api.id,
-                                                            parent_id=parent_id, path_part=part)
-                resource = resources[current]
-                assert resource is not None
-                parent_id = resource.id
+                    resources[current] = ApiGatewayResource(self, f"resource_{path_id(current)}",
+                                                            rest_api_id=self.api.id, parent_id=parent_id,
+                                                            path_part=part)
+                parent_id = resources[current].id
         return resources
 
-    def _resource_id(self, path: str) -> str:
-        resource = self._resources[path]
-        assert resource is not None
-        return resource.id
-
     def _build_route(self, method: str, path: str) -> None:
-        id_ = f"{method.lower()}_{path.strip('/').replace('/', '_').replace('{', '').replace('}', '')}"
+        id_ = f"{method.lower()}_{path_id(path)}"
         route = (method, path)
         parameters = {f"method.request.path.{p[1:-1]}": True for p in path.split("/") if p.startswith("{")}
         gateway_method = ApiGatewayMethod(
-            self, f"method_{id_}", rest_api_id=self.api.id, resource_id=self._resource_id(path),
+            self, f"method_{id_}", rest_api_id=self.api.id, resource_id=self._resources[path].id,
             http_method=method, authorization="NONE", api_key_required=route not in PUBLIC_ROUTES,
             request_validator_id=self._validator.id,
             request_models={"application/json": self._models[route].name} if route in REQUEST_SCHEMAS else None,
             request_parameters=parameters or None)
         integration = ApiGatewayIntegration(
-            self, f"integration_{id_}", rest_api_id=self.api.id, resource_id=self._resource_id(path),
+            self, f"integration_{id_}", rest_api_id=self.api.id, resource_id=self._resources[path].id,
             http_method=gateway_method.http_method, type="AWS_PROXY", integration_http_method="POST",
             uri=self._inputs.api_function.alias.invoke_arn)
         self._parts += [gateway_method.id, integration.id]
 
     def _build_cors_preflight(self, path: str) -> None:
-        id_ = path.strip("/").replace("/", "_").replace("{", "").replace("}", "")
-        resource_id = self._resource_id(path)
+        id_ = path_id(path)
+        resource_id = self._resources[path].id
         method = ApiGatewayMethod(self, f"options_{id_}", rest_api_id=self.api.id, resource_id=resource_id,
                                   http_method="OPTIONS", authorization="NONE", request_validator_id=self._validator.id)
         integration = ApiGatewayIntegration(self, f"options_{id_}_integration", rest_api_id=self.api.id,
@@ -211,9 +204,7 @@ class RestApi(Construct):
             triggers={"redeployment": Fn.sha1(Fn.jsonencode(
                 [definition_digest(settings.api.model_dump_json()), *self._parts]))},
             lifecycle=TerraformResourceLifecycle(create_before_destroy=True))
-        log_group = build_access_log_group(self, settings, self._inputs.kms_key_arn)
-        LogArchive(self, "access_log_archive", settings=settings, kms_key_arn=self._inputs.kms_key_arn,
-                   log_group_name=log_group.name, log_bucket_arn=self._inputs.log_bucket_arn, prefix="api-access")
+        log_group = build_access_logs(self, self._inputs)
         stage = ApiGatewayStage(
             self, "stage", rest_api_id=self.api.id, deployment_id=deployment.id, stage_name=settings.workspace,
             xray_tracing_enabled=settings.xray_tracing,

@@ -111,9 +111,9 @@ class Observability(Construct):
         api = self._inputs.app.api
         if isinstance(api, RestApi):
             dims = {"ApiName": api.api.name, "Stage": self._settings.workspace}
-            return dims, {"5xx": "5XXError", "4xx": "4XXError", "latency": "Latency", **dims}
+            return dims, {"5xx": "5XXError", "4xx": "4XXError", "latency": "Latency"}
         dims = {"ApiId": api.api.id, "Stage": "$default"}
-        return dims, {"5xx": "5xx", "4xx": "4xx", "latency": "Latency", **dims}
+        return dims, {"5xx": "5xx", "4xx": "4xx", "latency": "Latency"}
 
     def _api_alarms(self) -> None:
         alarms = self._settings.alarms
