@@ -43,7 +43,6 @@ class LocalDeployer:
             "EMULATOR_ENDPOINT": endpoint,
             "CDKTF_OUTDIR": str(outdir),
             "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
-            "CHECKPOINT_DISABLE": "1",
             "CDKTF_DISABLE_TELEMETRY": "true",
         })
 
