@@ -28,6 +28,16 @@ def state_key(settings: WorkspaceSettings, layer: str) -> str:
     return f"{settings.project}/{settings.workspace}/{layer}.tfstate"
 
 
+def local_state_path(layer: str) -> str:
+    """State file of a stack with local state (`bootstrap`), relative to its stack
+    directory `<outdir>/stacks/<stack>/`, where Terraform runs: `<outdir>/../state/`.
+    That keeps it out of the synth output (which `make clean` deletes; `*.tfstate*` is
+    git-ignored) and deterministic: `cdktf.out/` -> `state/` in the repository; local mode's
+    `.local/cdktf.out/` -> `.local/state/`, so the emulator's state bucket never
+    shares a state file with a real account's."""
+    return f"../../../state/{layer}.tfstate"
+
+
 def stack_name(settings: WorkspaceSettings, layer: str) -> str:
     """Stack (and synthesized directory) name: `<workspace>-<layer>`."""
     return f"{settings.workspace}-{layer}"
@@ -46,7 +56,7 @@ class LayerStack(TerraformStack):
         if remote_state:
             self._build_s3_backend(settings, layer)
         else:
-            LocalBackend(self, path=f"{layer}.tfstate")
+            LocalBackend(self, path=local_state_path(layer))
 
     def _build_provider(self, settings: WorkspaceSettings, layer: str) -> AwsProvider:
         tags = AwsProviderDefaultTags(tags={

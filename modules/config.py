@@ -12,7 +12,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Mapping
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -69,6 +69,14 @@ class FunctionSettings(_Frozen):
     timeout_seconds: TimeoutSeconds = 30
     # Reserved so one runaway function cannot starve the others (and bounds cost).
     reserved_concurrency: int = Field(default=10, ge=1, le=1000)
+
+
+class FunctionOverride(_Frozen):
+    """Per-function sizing override: only the fields set replace the function's class default."""
+
+    memory_mb: MemoryMb | None = None
+    timeout_seconds: TimeoutSeconds | None = None
+    reserved_concurrency: int | None = Field(default=None, ge=1, le=1000)
 
 
 class CapacitySettings(_Frozen):
@@ -134,9 +142,11 @@ class DataSettings(_Frozen):
         provisioned = self.billing_mode == "PROVISIONED"
         has_capacity = self.read_capacity is not None and self.write_capacity is not None
         if provisioned and not has_capacity:
-            raise ValueError("billing_mode PROVISIONED needs read_capacity and write_capacity")
+            raise ValueError("billing_mode PROVISIONED needs read_capacity and write_capacity; "
+                             "allowed: PROVISIONED with both, or PAY_PER_REQUEST with neither")
         if not provisioned and (self.read_capacity or self.write_capacity):
-            raise ValueError("read_capacity/write_capacity are only allowed with billing_mode PROVISIONED")
+            raise ValueError(f"billing_mode {self.billing_mode} has read_capacity/write_capacity; "
+                             "allowed: capacity only with billing_mode PROVISIONED")
         return self
 
 
@@ -146,14 +156,38 @@ class AppSettings(_Frozen):
     lambda_architecture: Literal["arm64", "x86_64"] = "arm64"
     lambda_runtime: Literal["python3.11", "python3.12", "python3.13"] = "python3.13"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # Sizing per class of function (`kind` in modules/catalog.py), then per function by name.
     api_function: FunctionSettings = FunctionSettings(memory_mb=512, timeout_seconds=29, reserved_concurrency=50)
     task_function: FunctionSettings = FunctionSettings(memory_mb=512, timeout_seconds=30)
+    function_overrides: dict[str, FunctionOverride] = {}
     schedule_expression: str = "rate(1 day)"
     stream_batch_size: int = Field(default=100, ge=1, le=10000)
     stream_batching_window_seconds: int = Field(default=5, ge=0, le=300)
     stream_max_retries: int = Field(default=3, ge=0, le=10000)
     stream_max_record_age_seconds: int = Field(default=3600, ge=60, le=604800)
     allowed_origins: tuple[str, ...] = ()
+
+    @field_validator("function_overrides")
+    @classmethod
+    def _known_functions(cls, value: dict[str, FunctionOverride]) -> dict[str, FunctionOverride]:
+        from modules.catalog import FUNCTIONS  # pure data module; imported here to keep config's imports minimal
+
+        allowed = [spec.name for spec in FUNCTIONS]
+        for name in value:
+            if name not in allowed:
+                raise ValueError(f"function_overrides key {name!r} is not a function; allowed: {', '.join(allowed)}")
+        return value
+
+    def sizing(self, function: str) -> FunctionSettings:
+        """Memory, timeout and reserved concurrency of one function (by catalog name):
+        its class default (`api_function`/`task_function`) with its override applied."""
+        from modules.catalog import function as catalog_function
+
+        base = self.api_function if catalog_function(function).kind == "api" else self.task_function
+        override = self.function_overrides.get(function)
+        if override is None:
+            return base
+        return base.model_copy(update=override.model_dump(exclude_none=True))
 
     @field_validator("schedule_expression")
     @classmethod
@@ -184,7 +218,11 @@ class ApiSettings(_Frozen):
     @model_validator(mode="after")
     def _domain_pair(self) -> ApiSettings:
         if (self.domain_name is None) != (self.certificate_arn is None):
-            raise ValueError("API_DOMAIN_NAME and API_CERTIFICATE_ARN must be set together")
+            def shown(value: str | None) -> str:
+                return "not set" if value is None else repr(value)
+
+            raise ValueError(f"API_DOMAIN_NAME ({shown(self.domain_name)}) and API_CERTIFICATE_ARN "
+                             f"({shown(self.certificate_arn)}) must be set together; allowed: both set or neither")
         if self.domain_name is not None and not _DOMAIN.match(self.domain_name):
             raise ValueError(f"API_DOMAIN_NAME {self.domain_name!r} is not a DNS name; allowed: e.g. api.example.com")
         if self.certificate_arn is not None and not _ACM_ARN.match(self.certificate_arn):
@@ -194,20 +232,37 @@ class ApiSettings(_Frozen):
 
 
 class AlarmSettings(_Frozen):
-    """Alarm thresholds (reference figures) and evaluation periods (5-minute periods)."""
+    """Alarm thresholds (reference figures) and evaluation periods (each a count of 5-minute
+    periods). Every number an alarm uses comes from here."""
 
     function_errors: int = Field(default=10, ge=0)
     function_errors_periods: int = Field(default=2, ge=1, le=24)
     function_throttles: int = Field(default=5, ge=0)
+    function_throttles_periods: int = Field(default=1, ge=1, le=24)
     duration_p99_fraction_of_timeout: float = Field(default=0.8, gt=0, le=1)
+    duration_p99_periods: int = Field(default=1, ge=1, le=24)
     api_5xx: int = Field(default=10, ge=0)
+    api_5xx_periods: int = Field(default=1, ge=1, le=24)
     api_4xx_rate: float = Field(default=0.05, gt=0, le=1)
     api_4xx_periods: int = Field(default=2, ge=1, le=24)
     api_latency_p99_ms: int = Field(default=2000, ge=1)
+    api_latency_p99_periods: int = Field(default=1, ge=1, le=24)
     table_throttled_requests: int = Field(default=10, ge=0)
+    table_throttled_requests_periods: int = Field(default=1, ge=1, le=24)
     table_system_errors: int = Field(default=0, ge=0)
+    table_system_errors_periods: int = Field(default=1, ge=1, le=24)
+    # Compared with >=: one message in a dead-letter queue is already an incident.
+    dlq_visible_messages: int = Field(default=1, ge=1)
+    dlq_visible_periods: int = Field(default=1, ge=1, le=24)
     state_machine_failed: int = Field(default=5, ge=0)
+    state_machine_failed_periods: int = Field(default=1, ge=1, le=24)
+    # Compared with >=: any timed-out or throttled execution is reported.
+    state_machine_timed_out: int = Field(default=1, ge=1)
+    state_machine_timed_out_periods: int = Field(default=1, ge=1, le=24)
+    state_machine_throttled: int = Field(default=1, ge=1)
+    state_machine_throttled_periods: int = Field(default=1, ge=1, le=24)
     stream_iterator_age_ms: int = Field(default=60_000, ge=1000)
+    stream_iterator_age_periods: int = Field(default=1, ge=1, le=24)
 
 
 class WorkspaceSettings(_Frozen):
@@ -222,7 +277,8 @@ class WorkspaceSettings(_Frozen):
     log_retention_days: int = 7
     kms_deletion_window_days: int = Field(default=30, ge=7, le=30)
     xray_tracing: bool = True
-    # Bucket policies deny requests without TLS and uploads without SSE-KMS (see LOCAL_DIFFERENCES).
+    # Bucket policies deny requests without TLS and uploads asking for anything but SSE-KMS
+    # with the workspace key (see LOCAL_DIFFERENCES).
     s3_guard_policies: bool = True
     network: NetworkSettings = NetworkSettings()
     data: DataSettings = DataSettings()
@@ -278,7 +334,8 @@ class WorkspaceSettings(_Frozen):
     @model_validator(mode="after")
     def _emulator_only_for_local(self) -> WorkspaceSettings:
         if (self.workspace == "local") != (self.emulator_endpoint is not None):
-            raise ValueError("emulator_endpoint is required for the local workspace and only allowed there")
+            raise ValueError(f"emulator_endpoint {self.emulator_endpoint!r} in workspace {self.workspace}; "
+                             "allowed: an endpoint in the local workspace, none elsewhere")
         return self
 
     @property
@@ -384,35 +441,75 @@ _FIELD_TO_VARIABLE = {
 }
 
 
-def _describe(error: ValidationError, workspace: str) -> list[str]:
+_BOUND_ERRORS = ("greater_than_equal", "greater_than", "less_than_equal", "less_than")
+
+
+def _nested_model(annotation: Any) -> type[BaseModel] | None:
+    candidates = (annotation, *get_args(annotation))
+    return next((c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)), None)
+
+
+def _allowed_range(loc: tuple[int | str, ...]) -> str:
+    """The bounds of a numeric setting, read from the model itself (e.g. `128 to 10240`)."""
+    model: type[BaseModel] | None = WorkspaceSettings
+    for part in loc[:-1]:
+        field = model.model_fields.get(str(part)) if model else None
+        model = _nested_model(field.annotation) if field else None
+    field = model.model_fields.get(str(loc[-1])) if model else None
+    bounds = {name: getattr(rule, name) for rule in (field.metadata if field else ())
+              for name in ("ge", "gt", "le", "lt") if getattr(rule, name, None) is not None}
+    if "ge" in bounds and "le" in bounds:
+        return f"{bounds['ge']} to {bounds['le']}"
+    phrases = {"ge": "at least", "gt": "more than", "le": "at most", "lt": "less than"}
+    return ", ".join(f"{phrases[name]} {bound}" for name, bound in bounds.items())
+
+
+def _message(item: Any) -> str:
+    """Pydantic's text for one error, rephrased to end in what is allowed."""
+    if item["type"] in _BOUND_ERRORS:
+        return f"out of range; allowed: {_allowed_range(item['loc'])}"
+    if item["type"] == "literal_error":
+        return f"not a known value; allowed: {item['ctx']['expected']}"
+    return str(item["msg"]).removeprefix("Value error, ")
+
+
+def _describe(error: ValidationError, workspace: str, derived: frozenset[str] = frozenset()) -> list[str]:
+    """One line per problem: the variable (or workspace setting), the value, what is allowed.
+    A value the user did not set but that is derived from others (`derived`) is only
+    reported when nothing else is wrong: its error would blame a variable nobody set."""
+    found = [(item, ".".join(str(part) for part in item["loc"]) or "settings") for item in error.errors()]
+    if any(field not in derived for _item, field in found):
+        found = [(item, field) for item, field in found if field not in derived]
     problems = []
-    for item in error.errors():
-        field = ".".join(str(part) for part in item["loc"]) or "settings"
-        message = item["msg"].removeprefix("Value error, ")
+    for item, field in found:
         value = item.get("input")
         shown = "" if isinstance(value, (dict, tuple)) or field == "settings" else f" (value {value!r})"
         variable = _FIELD_TO_VARIABLE.get(field)
         where = f"{variable} ({field})" if variable else f"{workspace}: {field}"
-        problems.append(f"{where}{shown}: {message}")
+        problems.append(f"{where}{shown}: {_message(item)}")
     return problems
 
 
-def settings_for(workspace: str, environ: Mapping[str, str]) -> WorkspaceSettings:
-    """Build and validate one workspace's settings from the defaults and the environment."""
-    project = environ.get("PROJECT_NAME", "serverless-app")
-    region = environ.get("DEPLOY_REGION", "us-west-2")
-    defaults = _local_defaults() if workspace == "local" else _DEFAULTS[workspace]
-    overrides: dict[str, Any] = {
+def settings_for(workspace: str, environ: Mapping[str, str],
+                 overrides: Mapping[str, Any] | None = None) -> WorkspaceSettings:
+    """Build and validate one workspace's settings from its defaults, `overrides` (a
+    partial settings dict merged over the defaults) and the environment."""
+    project = environ.get("PROJECT_NAME") or "serverless-app"
+    region = environ.get("DEPLOY_REGION") or "us-west-2"
+    defaults = _deep_merge(_local_defaults() if workspace == "local" else _DEFAULTS[workspace], overrides or {})
+    # The state bucket's default is derived from the project and the region.
+    derived = frozenset() if environ.get("STATE_BUCKET") else frozenset({"state_bucket"})
+    from_environment: dict[str, Any] = {
         "workspace": workspace,
         "project": project,
         "region": region,
-        "state_bucket": environ.get("STATE_BUCKET", f"{project}-tfstate-{region}"),
+        "state_bucket": environ.get("STATE_BUCKET") or f"{project}-tfstate-{region}",
         "alert_emails": _split(environ.get("ALERT_EMAILS")),
-        "emulator_endpoint": environ.get("EMULATOR_ENDPOINT", "http://127.0.0.1:4566")
+        "emulator_endpoint": (environ.get("EMULATOR_ENDPOINT") or "http://127.0.0.1:4566")
         if workspace == "local" else None,
     }
     if environ.get("VPC_CIDR"):
-        overrides["network"] = {"vpc_cidr": environ["VPC_CIDR"]}
+        from_environment["network"] = {"vpc_cidr": environ["VPC_CIDR"]}
     api: dict[str, Any] = {}
     domain, certificate = environ.get("API_DOMAIN_NAME"), environ.get("API_CERTIFICATE_ARN")
     if domain or certificate:
@@ -420,12 +517,12 @@ def settings_for(workspace: str, environ: Mapping[str, str]) -> WorkspaceSetting
     if environ.get("API_KIND"):
         api["kind"] = environ["API_KIND"]
     if api:
-        overrides["api"] = api
-    data = _deep_merge(dict(defaults), overrides)
+        from_environment["api"] = api
+    data = _deep_merge(defaults, from_environment)
     try:
         return WorkspaceSettings.model_validate(data)
     except ValidationError as err:
-        raise ConfigError(_describe(err, workspace)) from None
+        raise ConfigError(_describe(err, workspace, derived)) from None
 
 
 def load_settings(environ: Mapping[str, str]) -> list[WorkspaceSettings]:

@@ -28,15 +28,24 @@ def allow(actions: list[str], resources: list[str] | str, sid: str | None = None
     return statement
 
 
-def assume_role_policy(service: str, source_account: str | None = None) -> str:
-    """Trust policy letting one AWS service assume a role (optionally only for this account)."""
+def assume_role_policy(service: str, source_account: str | None = None, source_arn: str | None = None,
+                       external_id: str | None = None) -> str:
+    """Trust policy letting one AWS service assume a role. The optional conditions are the
+    confused-deputy guards AWS documents per service: `aws:SourceAccount` (and an
+    `aws:SourceArn` pattern) for services that send them, `sts:ExternalId` for those whose
+    documentation uses it instead (Firehose delivering to S3)."""
     statement: Statement = {
         "Effect": "Allow",
         "Principal": {"Service": service},
         "Action": "sts:AssumeRole",
     }
-    if source_account:
-        statement["Condition"] = {"StringEquals": {"aws:SourceAccount": source_account}}
+    equals = {key: value for key, value in (("aws:SourceAccount", source_account),
+                                            ("sts:ExternalId", external_id)) if value}
+    condition: dict[str, Any] = {"StringEquals": equals} if equals else {}
+    if source_arn:
+        condition["ArnLike"] = {"aws:SourceArn": source_arn}
+    if condition:
+        statement["Condition"] = condition
     return json.dumps({"Version": "2012-10-17", "Statement": [statement]}, sort_keys=True)
 
 

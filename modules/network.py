@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 from cdktf import TerraformOutput
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
+from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
+from cdktf_cdktf_provider_aws.data_aws_partition import DataAwsPartition
 from cdktf_cdktf_provider_aws.default_security_group import DefaultSecurityGroup
 from cdktf_cdktf_provider_aws.eip import Eip
 from cdktf_cdktf_provider_aws.flow_log import FlowLog
@@ -31,6 +33,15 @@ from modules.iam import allow, assume_role_policy, policy_document
 # Interface endpoints for the services the functions call when there is no NAT path
 # to rely on (prod turns them on so AWS traffic never leaves the VPC).
 INTERFACE_ENDPOINT_SERVICES = ("sns", "states", "xray", "logs", "sqs", "kms")
+FLOW_LOGS_SERVICE = "vpc-flow-logs.amazonaws.com"
+
+
+def flow_logs_trust_policy(account_id: str, partition: str, region: str) -> str:
+    """VPC Flow Logs may assume the role only for flow logs of this account and region,
+    so no other account can make the service write into this account's log group
+    (confused deputy)."""
+    return assume_role_policy(FLOW_LOGS_SERVICE, source_account=account_id,
+                              source_arn=f"arn:{partition}:ec2:{region}:{account_id}:vpc-flow-log/*")
 
 
 def subnet_cidrs(vpc_cidr: str, az_count: int) -> tuple[list[str], list[str]]:
@@ -137,8 +148,10 @@ class NetworkLayer(Construct):
     def _build_flow_logs(self, kms_key_arn: str) -> None:
         group = CloudwatchLogGroup(self, "flow_log_group", name=f"/vpc/{self._settings.name('flow-logs')}",
                                    retention_in_days=self._settings.log_retention_days, kms_key_id=kms_key_arn)
+        account_id = DataAwsCallerIdentity(self, "caller").account_id
+        partition = DataAwsPartition(self, "partition").partition
         role = IamRole(self, "flow_log_role", name=self._settings.name("vpc-flow-logs"),
-                       assume_role_policy=assume_role_policy("vpc-flow-logs.amazonaws.com"))
+                       assume_role_policy=flow_logs_trust_policy(account_id, partition, self._settings.region))
         IamRolePolicy(self, "flow_log_policy", role=role.id, name="write-flow-logs", policy=policy_document(
             allow(["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
                   [group.arn, f"{group.arn}:*"]),

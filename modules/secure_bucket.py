@@ -38,6 +38,26 @@ from constructs import Construct
 from modules.iam import Statement, deny_insecure_transport, policy_document
 
 
+def deny_uploads_not_sse_kms(objects_arn: str, kms_key_arn: str) -> list[Statement]:
+    """Uploads may not ask for anything but SSE-KMS with the bucket's own key.
+
+    An upload without an encryption header is not denied: the bucket's default encryption
+    (SSE-KMS with this key) encrypts it, so no object is ever stored unencrypted. Denying a
+    missing header would also deny every UploadPart of a multipart upload (those requests
+    carry no encryption header and are authorised as s3:PutObject), which breaks large
+    artifact uploads. Hence each statement applies only when its header is present
+    (`Null: false`), and the two are separate because conditions in one statement are ANDed.
+    """
+    algorithm, key = "s3:x-amz-server-side-encryption", "s3:x-amz-server-side-encryption-aws-kms-key-id"
+    base = {"Effect": "Deny", "Principal": {"AWS": "*"}, "Action": "s3:PutObject", "Resource": objects_arn}
+    return [
+        {"Sid": "DenyUploadsNotSseKms", **base,
+         "Condition": {"Null": {algorithm: "false"}, "StringNotEquals": {algorithm: "aws:kms"}}},
+        {"Sid": "DenyUploadsWithAnotherKey", **base,
+         "Condition": {"Null": {key: "false"}, "StringNotEquals": {key: kms_key_arn}}},
+    ]
+
+
 @dataclass(frozen=True)
 class SecureBucketOptions:
     """Inputs of a SecureBucket. `kms_key_arn=None` means SSE-S3 (see the log bucket)."""
@@ -99,15 +119,8 @@ class SecureBucket(Construct):
     def _build_policy(self, options: SecureBucketOptions) -> S3BucketPolicy | None:
         arn = self.bucket.arn
         statements: list[Statement] = [deny_insecure_transport([arn, f"{arn}/*"])] if options.tls_only else []
-        if options.require_encrypted_uploads and options.tls_only:
-            statements.append({
-                "Sid": "DenyUnencryptedUploads",
-                "Effect": "Deny",
-                "Principal": {"AWS": "*"},
-                "Action": "s3:PutObject",
-                "Resource": f"{arn}/*",
-                "Condition": {"StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption": "aws:kms"}},
-            })
+        if options.require_encrypted_uploads and options.tls_only and options.kms_key_arn:
+            statements.extend(deny_uploads_not_sse_kms(f"{arn}/*", options.kms_key_arn))
         if options.log_delivery_sources:
             # With ACLs disabled (BucketOwnerEnforced), S3 log delivery is granted by policy.
             condition: dict[str, Any] = {"ArnLike": {"aws:SourceArn": list(options.log_delivery_sources)}}
