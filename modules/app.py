@@ -137,7 +137,7 @@ class AppLayer(Construct):
             settings=settings, name=spec.name, handler=spec.handler,
             code=CodeLocation(bucket=uploaded.bucket, key=uploaded.key, object_version=uploaded.version_id,
                               sha256_b64=artifact.sha256_b64),
-            sizing=settings.app.api_function if spec.kind == "api" else settings.app.task_function,
+            sizing=settings.app.sizing(spec.name),
             kms_key_arn=inputs.kms_key_arn,
             dead_letter_queue_arn=inputs.data.dead_letter_queues[spec.name].arn,
             layer_arns=[self.layer.arn],

@@ -13,7 +13,7 @@ class FunctionSpec:
     name: str
     package: str
     handler: str
-    kind: str  # "api" | "task" (sizing class in AppSettings)
+    kind: str  # "api" | "task": sizing class in AppSettings, overridable per function by `name`
     environment: tuple[str, ...] = ()  # names of the handler settings model's variables
 
     @property

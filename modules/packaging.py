@@ -4,6 +4,10 @@ Same sources give byte-identical zips (sorted entries, fixed timestamps and mode
 caches), hence the same content-addressed S3 key and no change in `terraform plan`.
 A function's zip holds its own entry module, the non-entry modules of its package and
 `handlers/shared`, so editing one handler changes only that function's artifact.
+
+What goes into a function zip is an allow-list (Python sources, minus test modules,
+caches and hidden folders), so editor swap files, notes, `.DS_Store` or a stray
+`conftest.py` next to a handler never reach Lambda.
 """
 
 from __future__ import annotations
@@ -23,8 +27,15 @@ from modules.catalog import FUNCTIONS, FunctionSpec
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXED_DATE = (1980, 1, 1, 0, 0, 0)  # the earliest date a zip entry can carry
-EXCLUDED_PARTS = {"__pycache__", ".pytest_cache", ".mypy_cache", "tests"}
-EXCLUDED_SUFFIXES = {".pyc", ".pyo"}
+# Function zips: only these file types. The handlers read no data files (no templates,
+# schemas or JSON next to the code); add a suffix here when one genuinely needs one.
+SOURCE_SUFFIXES = frozenset({".py"})
+# Never shipped, even with an allowed suffix: caches, test folders and test modules.
+SOURCE_EXCLUDED_DIRS = frozenset({"__pycache__", "tests", "test"})
+TEST_MODULE_PATTERNS = ("test_*.py", "*_test.py", "conftest.py")
+# Layer: pip's output is shipped as installed, minus bytecode caches.
+LAYER_EXCLUDED_PARTS = frozenset({"__pycache__"})
+LAYER_EXCLUDED_SUFFIXES = frozenset({".pyc", ".pyo"})
 RUNTIME_CATEGORY = "runtime"
 # The Lambda Python runtime ships boto3 and botocore with their dependencies. Bundling a
 # second botocore in the layer would shadow the runtime's copy under the runtime's boto3.
@@ -43,8 +54,19 @@ class Artifact:
     size: int
 
 
-def _included(path: Path) -> bool:
-    return not (set(path.parts) & EXCLUDED_PARTS) and path.suffix not in EXCLUDED_SUFFIXES and path.is_file()
+def is_source_file(path: Path, base: Path) -> bool:
+    """Whether `path` (below `base`) belongs in a function zip: the allow-list."""
+    relative = path.relative_to(base)
+    folders = relative.parts[:-1]
+    return (path.is_file() and path.suffix in SOURCE_SUFFIXES
+            and not any(part.startswith(".") or part in SOURCE_EXCLUDED_DIRS for part in folders)
+            and not relative.name.startswith(".")
+            and not any(path.match(pattern) for pattern in TEST_MODULE_PATTERNS))
+
+
+def _layer_file(path: Path) -> bool:
+    return (path.is_file() and not (set(path.parts) & LAYER_EXCLUDED_PARTS)
+            and path.suffix not in LAYER_EXCLUDED_SUFFIXES)
 
 
 def deterministic_zip(files: dict[str, bytes]) -> bytes:
@@ -68,7 +90,7 @@ def function_sources(spec: FunctionSpec, root: Path = ROOT) -> dict[str, bytes]:
     files: dict[str, bytes] = {"handlers/__init__.py": (handlers / "__init__.py").read_bytes()}
     for folder in (handlers / "shared", handlers / spec.package):
         for path in sorted(folder.rglob("*")):
-            if _included(path) and path not in siblings:
+            if is_source_file(path, root) and path not in siblings:
                 files[path.relative_to(root).as_posix()] = path.read_bytes()
     return files
 
@@ -134,5 +156,5 @@ def _pip_layer_zip(requirements: str, architecture: str, python_version: str) ->
             check=True,
         )
         files = {f"python/{p.relative_to(target).as_posix()}": p.read_bytes()
-                 for p in sorted(target.rglob("*")) if _included(p)}
+                 for p in sorted(target.rglob("*")) if _layer_file(p)}
         return deterministic_zip(files)

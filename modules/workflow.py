@@ -125,7 +125,9 @@ class Workflow(Construct):
             allow(["lambda:InvokeFunction"], sorted(inputs.task_alias_arns.values()), sid="InvokeTaskAliases"),
             allow(LOG_DELIVERY_ACTIONS, "*", sid="LogDelivery"),
             allow(TRACING_ACTIONS, "*", sid="Tracing"),
-            allow(["kms:Decrypt", "kms:GenerateDataKey"], [inputs.kms_key_arn], sid="EncryptedLogs"),
+            # No KMS grant: vended log delivery is written by CloudWatch Logs itself, which
+            # encrypts the CMK log group under the key policy (logs service principal), not
+            # with this role (AWS Step Functions guide, "Logging using CloudWatch Logs").
         ))
         self.state_machine = SfnStateMachine(
             self, "state_machine", name=name, type="STANDARD", role_arn=self.role.arn,

@@ -1,25 +1,175 @@
-"""IAM proofs: no wildcards beyond a justified allow-list, and every function's role
-grants exactly the AWS actions its handler code calls."""
+"""IAM proofs: no wildcards beyond a justified allow-list, and every function's role grants
+exactly what its handler code calls (action AND resource) plus an explicit, justified list
+of runtime grants. The allow-lists live here, not in the code under test.
+
+`role_problems()` is the proof: required grants against granted statements -> problems.
+It is tested in both directions on mutated documents, so a proof that cannot fail would
+be noticed.
+"""
 
 from __future__ import annotations
 
+import copy
 import json
+from collections.abc import Iterable
+from typing import Any
 
 import pytest
 
 from modules.catalog import FUNCTIONS
-from modules.config import WORKSPACES
-from modules.function import RUNTIME_WILDCARD_ACTIONS
+from modules.config import WORKSPACES, load_settings
 from modules.permissions import HANDLER_GRANTS
-from modules.workflow import LOG_DELIVERY_ACTIONS, TRACING_ACTIONS
-from tests.infra.handler_scan import handler_actions
+from tests.infra.conftest import SESSION_ENVIRONMENT
+from tests.infra.handler_scan import SETTING_RESOURCES, handler_actions, handler_grants
 
-# Actions allowed on Resource "*" because they have no resource-level permissions.
-WILDCARD_ALLOW_LIST = {
-    **RUNTIME_WILDCARD_ACTIONS,
-    **dict.fromkeys(LOG_DELIVERY_ACTIONS, "Step Functions log delivery APIs take no resource"),
-    **dict.fromkeys(TRACING_ACTIONS, "X-Ray APIs have no resource-level permissions"),
+Grant = tuple[str, str]  # (action, resource ARN or Terraform reference)
+
+_XRAY = "X-Ray APIs have no resource-level permissions"
+_ENI = "VPC functions: Lambda manages ENIs; EC2 network-interface actions take no resource ARN here"
+_LOG_DELIVERY = "Step Functions vended log delivery: these CloudWatch Logs APIs take no resource ARN"
+
+# Actions allowed on Resource "*" (and only these), each with its reason.
+WILDCARD_ALLOW_LIST: dict[str, str] = {
+    "xray:PutTraceSegments": _XRAY,
+    "xray:PutTelemetryRecords": _XRAY,
+    "xray:GetSamplingRules": _XRAY,
+    "xray:GetSamplingTargets": _XRAY,
+    "ec2:CreateNetworkInterface": _ENI,
+    "ec2:DescribeNetworkInterfaces": _ENI,
+    "ec2:DeleteNetworkInterface": _ENI,
+    "ec2:AssignPrivateIpAddresses": _ENI,
+    "ec2:UnassignPrivateIpAddresses": _ENI,
+    "logs:CreateLogDelivery": _LOG_DELIVERY,
+    "logs:GetLogDelivery": _LOG_DELIVERY,
+    "logs:UpdateLogDelivery": _LOG_DELIVERY,
+    "logs:DeleteLogDelivery": _LOG_DELIVERY,
+    "logs:ListLogDeliveries": _LOG_DELIVERY,
+    "logs:PutResourcePolicy": _LOG_DELIVERY,
+    "logs:DescribeResourcePolicies": _LOG_DELIVERY,
+    "logs:DescribeLogGroups": _LOG_DELIVERY,
 }
+
+# Grants a function role holds because of how the function runs, not because its code calls
+# AWS: (action, resource kind) -> reason. Resource kinds are resolved per function below.
+RUNTIME_GRANTS: dict[Grant, str] = {
+    ("logs:CreateLogStream", "own_log_group"): "the Lambda runtime writes the function's own log group",
+    ("logs:PutLogEvents", "own_log_group"): "the Lambda runtime writes the function's own log group",
+    ("xray:PutTraceSegments", "*"): "active tracing (X-Ray has no resource-level permissions)",
+    ("xray:PutTelemetryRecords", "*"): "active tracing (X-Ray has no resource-level permissions)",
+    ("kms:Decrypt", "kms_key"): "environment variables are encrypted with the CMK (kms_key_arn); "
+                                "SNS/SQS need it to use the CMK-encrypted topic and DLQ",
+    ("kms:GenerateDataKey", "kms_key"): "sending to the CMK-encrypted DLQ and topic",
+    ("sqs:SendMessage", "own_dlq"): "dead_letter_config targets the function's own DLQ",
+}
+VPC_GRANTS: dict[Grant, str] = {(action, "*"): reason for action, reason in WILDCARD_ALLOW_LIST.items()
+                                if action.startswith("ec2:")}
+# Poll-based event source mapping: Lambda reads the stream with the function's role.
+STREAM_GRANTS: dict[str, dict[Grant, str]] = {
+    "stream-consumer": {(action, "table_stream"): "the stream event source mapping reads with this role"
+                        for action in ("dynamodb:DescribeStream", "dynamodb:GetRecords",
+                                       "dynamodb:GetShardIterator", "dynamodb:ListStreams")},
+}
+# Managed policies attached to any role, (role construct path, policy ARN) -> reason.
+MANAGED_POLICY_ALLOW_LIST: dict[tuple[str, str], str] = {
+    ("gateway/account_logging_role", "arn:aws:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"):
+        "API Gateway's account-level CloudWatch role (managed by one workspace, prod): AWS documents this "
+        "managed policy for it; it holds only logs actions for API Gateway's own log groups",
+}
+
+SETTINGS = {s.workspace: s for s in load_settings(SESSION_ENVIRONMENT)}
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def statement_grants(statements: Iterable[dict[str, Any]]) -> tuple[set[Grant], list[str]]:
+    """The (action, resource) pairs a list of statements allows, and any statement shape
+    the proof does not accept (Deny, NotAction/NotResource, conditions)."""
+    grants: set[Grant] = set()
+    problems = []
+    for statement in statements:
+        sid = statement.get("Sid", "?")
+        if statement.get("Effect") != "Allow" or {"NotAction", "NotResource", "Condition"} & set(statement):
+            problems.append(f"statement {sid}: only plain Allow statements are expected")
+        grants |= {(action, resource) for action in as_list(statement.get("Action", []))
+                   for resource in as_list(statement.get("Resource", []))}
+    return grants, problems
+
+
+def role_problems(role: str, required: dict[Grant, str], statements: Iterable[dict[str, Any]],
+                  labels: dict[str, str] | None = None) -> list[str]:
+    """The proof: every required grant is granted, and nothing else is."""
+    labels = labels or {}
+    granted, problems = statement_grants(statements)
+    for action, resource in sorted(required.keys() - granted):
+        problems.append(f"missing: {role}: {action} on {labels.get(resource, resource)} "
+                        f"({required[(action, resource)]})")
+    for action, resource in sorted(granted - required.keys()):
+        problems.append(f"unused: {role}: {action} on {labels.get(resource, resource)}")
+    return problems
+
+
+# --- the synthesized resources a grant may name -----------------------------------------
+
+def unique_id(synth, stack: str, rtype: str, path: str) -> str:
+    return synth.resource(stack, rtype, path)["//"]["metadata"]["uniqueId"]
+
+
+def remote(synth, workspace: str, layer: str, rtype: str, path: str, attribute: str) -> str:
+    """How the app stack references another layer's resource attribute."""
+    uid = unique_id(synth, f"{workspace}-{layer}", rtype, path)
+    return (f"${{data.terraform_remote_state.cross-stack-reference-input-{workspace}-{layer}.outputs."
+            f"cross-stack-output-{rtype}{uid}{attribute}}}")
+
+
+def resource_arns(synth, workspace: str) -> dict[str, list[str]]:
+    """Resource kind -> the ARNs (Terraform references) its grants must name."""
+    data = synth.stack(f"{workspace}-app")["data"]
+    partition, caller = (next(uid for uid, cfg in data[dtype].items()
+                              if cfg["//"]["metadata"]["path"].endswith(f"/app/{path}"))
+                         for dtype, path in (("aws_partition", "partition"), ("aws_caller_identity", "caller")))
+    table = remote(synth, workspace, "data", "aws_dynamodb_table", "data/table", "arn")
+    machine = (f"arn:${{data.aws_partition.{partition}.partition}}:states:{SETTINGS[workspace].region}:"
+               f"${{data.aws_caller_identity.{caller}.account_id}}:stateMachine:serverless-app-{workspace}-jobs")
+    return {
+        "table": [table, f"{table}/index/*"],  # GSI1 queries need the index ARN
+        "idempotency_table": [remote(synth, workspace, "data", "aws_dynamodb_table", "data/idempotency_table", "arn")],
+        "events_topic": [remote(synth, workspace, "data", "aws_sns_topic", "data/events_topic", "arn")],
+        "state_machine": [machine],
+        "table_stream": [remote(synth, workspace, "data", "aws_dynamodb_table", "data/table", "stream_arn")],
+        "kms_key": [remote(synth, workspace, "security", "aws_kms_key", "security/key", "arn")],
+        "*": ["*"],
+    }
+
+
+def function_resources(synth, workspace: str, name: str) -> dict[str, list[str]]:
+    path = name.replace("-", "_")
+    log_group = unique_id(synth, f"{workspace}-app", "aws_cloudwatch_log_group", f"{path}/log_group")
+    return {
+        **resource_arns(synth, workspace),
+        "own_log_group": [f"${{aws_cloudwatch_log_group.{log_group}.arn}}:*"],
+        "own_dlq": [remote(synth, workspace, "data", "aws_sqs_queue", f"data/dlq_{path}", "arn")],
+    }
+
+
+def required_grants(synth, workspace: str, name: str, handler: str) -> tuple[dict[Grant, str], dict[str, str]]:
+    """What a function's role must grant, with reasons, and readable labels for the ARNs."""
+    arns = function_resources(synth, workspace, name)
+    scanned = handler_grants(handler)
+    assert not scanned.unresolved, scanned.unresolved
+    kinds: dict[Grant, str] = {grant: f"handler code calls it on the {grant[1]}" for grant in scanned.grants}
+    kinds |= RUNTIME_GRANTS | STREAM_GRANTS.get(name, {})
+    if SETTINGS[workspace].network.enabled:
+        kinds |= VPC_GRANTS
+    required = {(action, arn): reason for (action, kind), reason in kinds.items() for arn in arns[kind]}
+    labels = {arn: kind + arn.removeprefix(values[0]) for kind, values in arns.items() for arn in values}
+    return required, labels
+
+
+def function_policy(synth, workspace: str, name: str) -> dict[str, Any]:
+    return json.loads(synth.resource(f"{workspace}-app", "aws_iam_role_policy",
+                                     f"{name.replace('-', '_')}/policy")["policy"])
 
 
 def all_policies(synth):
@@ -28,9 +178,7 @@ def all_policies(synth):
             yield stack, path, json.loads(role_policy["policy"])
 
 
-def as_list(value):
-    return value if isinstance(value, list) else [value]
-
+# --- the proofs on the synthesized stacks -------------------------------------------------
 
 def test_no_action_wildcards(synth):
     for stack, path, document in all_policies(synth):
@@ -48,28 +196,67 @@ def test_resource_wildcard_only_for_allow_listed_actions(synth):
     assert all(reason for reason in WILDCARD_ALLOW_LIST.values())
 
 
-def granted_handler_actions(synth, stack: str, function: str) -> set[str]:
-    role_policy = synth.resource(stack, "aws_iam_role_policy", f"{function.replace('-', '_')}/policy")
-    document = json.loads(role_policy["policy"])
-    return {action for statement in document["Statement"] if statement["Sid"].startswith("Handler")
-            for action in as_list(statement["Action"])}
-
-
+@pytest.mark.parametrize("workspace", WORKSPACES)
 @pytest.mark.parametrize("spec", FUNCTIONS, ids=[s.name for s in FUNCTIONS])
-def test_role_grants_exactly_what_the_handler_calls(synth, spec):
-    called = handler_actions(spec.handler)
-    for workspace in WORKSPACES:
-        granted = granted_handler_actions(synth, f"{workspace}-app", spec.name)
-        assert not called - granted, f"{spec.name}: missing grants {sorted(called - granted)}"
-        assert not granted - called, f"{spec.name}: unused grants {sorted(granted - called)}"
+def test_role_grants_exactly_what_the_function_needs(synth, workspace, spec):
+    """Every statement of the role, not only the handler ones: handler grants from the scan
+    (action and resource) plus the runtime allow-list, nothing missing and nothing more."""
+    required, labels = required_grants(synth, workspace, spec.name, spec.handler)
+    statements = function_policy(synth, workspace, spec.name)["Statement"]
+    problems = role_problems(f"{workspace}/{spec.name}", required, statements, labels)
+    assert not problems, "\n".join(problems)
 
 
-def test_scan_sees_real_calls():
-    # The scan is what the proof rests on: it must find the obvious calls.
-    assert {"dynamodb:PutItem", "dynamodb:Query", "states:StartExecution"} <= handler_actions(
-        "handlers.api.app.lambda_handler")
-    assert handler_actions("handlers.stream.consumer.lambda_handler") == {"sns:Publish"}
-    assert handler_actions("handlers.workflow.validate.lambda_handler") == set()
+@pytest.mark.parametrize("workspace", WORKSPACES)
+def test_function_roles_have_one_inline_policy_and_no_managed_policy(synth, workspace):
+    stack = f"{workspace}-app"
+    roles = {f"${{aws_iam_role.{cfg['//']['metadata']['uniqueId']}.id}}": path
+             for path, cfg in synth.resources(stack, "aws_iam_role").items()}
+    attached = [roles.get(p["role"]) for p in synth.resources(stack, "aws_iam_role_policy").values()]
+    for spec in FUNCTIONS:
+        role = f"app/{spec.name.replace('-', '_')}/role"
+        assert attached.count(role) == 1, f"{role}: inline policies {attached.count(role)}"
+    for path, role in synth.resources(stack, "aws_iam_role").items():
+        assert not role.get("managed_policy_arns") and not role.get("inline_policy"), path
+
+
+def test_managed_policy_attachments_are_allow_listed(synth):
+    seen = set()
+    for stack in synth.stack_names():
+        roles = {f"${{aws_iam_role.{cfg['//']['metadata']['uniqueId']}.name}}": path.removeprefix("app/")
+                 for path, cfg in synth.resources(stack, "aws_iam_role").items()}
+        for path, attachment in synth.resources(stack, "aws_iam_role_policy_attachment").items():
+            key = (roles.get(attachment["role"], attachment["role"]), attachment["policy_arn"])
+            assert key in MANAGED_POLICY_ALLOW_LIST, f"{stack}/{path}: managed policy {key} is not allow-listed"
+            seen.add((stack, key))
+    # prod manages API Gateway's account logging role; no other workspace does.
+    expected = {(f"{s.workspace}-app", key) for s in SETTINGS.values() if s.api.manage_account_logging_role
+                for key in MANAGED_POLICY_ALLOW_LIST}
+    assert seen == expected and ("prod-app", next(iter(MANAGED_POLICY_ALLOW_LIST))) in seen
+
+
+def test_scan_matches_the_declared_grants():
+    """No synth needed: modules/permissions.py declares exactly what the scan derives."""
+    for spec in FUNCTIONS:
+        declared = {(action, resource) for resource, actions in HANDLER_GRANTS[spec.name].items()
+                    for action in actions}
+        assert {resource for _, resource in declared} <= set(SETTING_RESOURCES.values())
+        scanned = handler_grants(spec.handler)
+        assert not scanned.unresolved
+        problems = role_problems(spec.name, dict.fromkeys(scanned.grants, "handler code"),
+                                 [{"Effect": "Allow", "Action": a, "Resource": r} for a, r in sorted(declared)])
+        assert not problems, "\n".join(problems)
+
+
+def test_scan_sees_real_calls_on_the_right_resources():
+    # The scan is what the proof rests on: it must find the obvious calls, bound correctly.
+    api = handler_grants("handlers.api.app.lambda_handler").grants
+    assert {("dynamodb:PutItem", "table"), ("dynamodb:Query", "table"), ("states:StartExecution", "state_machine"),
+            ("dynamodb:GetItem", "idempotency_table")} <= api
+    assert ("dynamodb:Query", "idempotency_table") not in api  # Powertools never queries it
+    assert handler_grants("handlers.stream.consumer.lambda_handler").grants == {("sns:Publish", "events_topic")}
+    assert handler_grants("handlers.workflow.validate.lambda_handler").grants == set()
+    assert {a for a, _ in api} == handler_actions("handlers.api.app.lambda_handler")
 
 
 def test_grants_declared_for_every_function():
@@ -82,3 +269,62 @@ def test_every_function_has_its_own_role(synth):
         assert len({r["name"] for r in roles.values()}) == len(roles)
         functions = synth.resources(f"{workspace}-app", "aws_lambda_function")
         assert len({f["role"] for f in functions.values()}) == len(FUNCTIONS)
+
+
+# --- the proof fails in both directions ----------------------------------------------------
+
+def _api_case(synth):
+    """The prod api role's required grants and a correct policy for them (one statement per
+    grant), so these tests exercise the proof alone, whatever the code under test grants."""
+    required, labels = required_grants(synth, "prod", "api", "handlers.api.app.lambda_handler")
+    statements = [{"Sid": f"S{i}", "Effect": "Allow", "Action": [action], "Resource": [resource]}
+                  for i, (action, resource) in enumerate(sorted(required))]
+    assert role_problems("api", required, statements, labels) == []
+    return required, labels, statements
+
+
+def _arn(labels: dict[str, str], kind: str) -> str:
+    return next(arn for arn, label in labels.items() if label == kind)
+
+
+def test_proof_reports_a_removed_grant(synth):
+    required, labels, statements = _api_case(synth)
+    idempotency = _arn(labels, "idempotency_table")
+    mutated = [s for s in statements if s["Action"] != ["dynamodb:GetItem"] or s["Resource"] != [idempotency]]
+    assert role_problems("api", required, mutated, labels) == [
+        "missing: api: dynamodb:GetItem on idempotency_table (handler code calls it on the idempotency_table)"]
+
+
+def test_proof_reports_a_removed_runtime_grant(synth):
+    required, labels, statements = _api_case(synth)
+    mutated = [s for s in statements if s["Action"] != ["sqs:SendMessage"]]
+    assert role_problems("api", required, mutated, labels) == [
+        "missing: api: sqs:SendMessage on own_dlq (dead_letter_config targets the function's own DLQ)"]
+
+
+def test_proof_reports_an_extra_grant(synth):
+    required, labels, statements = _api_case(synth)
+    mutated = [*copy.deepcopy(statements),
+               {"Effect": "Allow", "Action": ["dynamodb:Query"], "Resource": [_arn(labels, "idempotency_table")]},
+               {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*", "Sid": "Extra"}]
+    assert role_problems("api", required, mutated, labels) == [
+        "unused: api: dynamodb:Query on idempotency_table", "unused: api: s3:GetObject on *"]
+
+
+def test_proof_reports_a_grant_on_the_wrong_resource(synth):
+    required, labels, statements = _api_case(synth)
+    index = _arn(labels, "table/index/*")
+    mutated = [{**s, "Resource": [_arn(labels, "idempotency_table")]} if s["Resource"] == [index] else s
+               for s in statements]
+    problems = role_problems("api", required, mutated, labels)
+    table_actions = {a for a, r in handler_grants("handlers.api.app.lambda_handler").grants if r == "table"}
+    assert sorted(p for p in problems if p.startswith("missing:")) == [
+        f"missing: api: {a} on table/index/* (handler code calls it on the table)" for a in sorted(table_actions)]
+    assert sorted(p for p in problems if p.startswith("unused:")) == [
+        f"unused: api: {a} on idempotency_table" for a in sorted(table_actions - {
+            a for a, r in handler_grants("handlers.api.app.lambda_handler").grants if r == "idempotency_table"})]
+
+
+def test_proof_rejects_conditions_and_denies():
+    problems = role_problems("x", {}, [{"Effect": "Deny", "Action": "s3:GetObject", "Resource": "*", "Sid": "D"}])
+    assert problems == ["statement D: only plain Allow statements are expected", "unused: x: s3:GetObject on *"]

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from modules.catalog import FUNCTIONS, function
-from modules.packaging import ROOT, build_function, build_layer, locked_runtime_requirements
+from modules.packaging import ROOT, build_function, build_layer, function_sources, locked_runtime_requirements
 
 MAX_FUNCTION_ZIP = 64 * 1024
 
@@ -44,15 +44,82 @@ def test_function_zip_is_small(tmp_path, spec):
     assert build_function(spec, tmp_path).size <= MAX_FUNCTION_ZIP
 
 
-def test_changing_one_handler_changes_only_its_artifact(tmp_path):
-    before = build_all(tmp_path / "before")
+def copy_tree(tmp_path: Path) -> Path:
     tree = tmp_path / "tree"
     shutil.copytree(ROOT / "handlers", tree / "handlers", ignore=shutil.ignore_patterns("__pycache__"))
-    entry = tree / "handlers/workflow/validate.py"
-    entry.write_text(entry.read_text() + "\n# a comment changes the bytes\n")
-    after = build_all(tmp_path / "after", root=tree)
-    changed = {name for name in before if before[name] != after[name]}
-    assert changed == {"validate"}
+    return tree
+
+
+def identities(build_dir: Path, root: Path = ROOT) -> dict[str, tuple[str, str, bytes]]:
+    """What Terraform sees of each function: S3 key, source_code_hash, and the bytes."""
+    artifacts = {spec.name: build_function(spec, build_dir, root) for spec in FUNCTIONS}
+    return {name: (a.key, a.sha256_b64, a.path.read_bytes()) for name, a in artifacts.items()}
+
+
+def identities_after_edit(tmp_path: Path, relative: str) -> tuple[dict, dict]:
+    """Artifact identities of the real tree and of a copy in which `relative` is edited."""
+    before = identities(tmp_path / "before")
+    tree = copy_tree(tmp_path)
+    edited = tree / relative
+    edited.write_text(edited.read_text() + "\n# a comment changes the bytes\n")
+    return before, identities(tmp_path / "after", root=tree)
+
+
+def test_changing_one_handler_changes_only_its_artifact_key_and_hash(tmp_path):
+    before, after = identities_after_edit(tmp_path, "handlers/workflow/validate.py")
+    assert set(before) == set(after) == {spec.name for spec in FUNCTIONS}
+    for name in before:
+        key_before, hash_before, bytes_before = before[name]
+        key_after, hash_after, bytes_after = after[name]
+        if name == "validate":
+            assert bytes_after != bytes_before
+            assert key_after.startswith("artifacts/validate/") and key_after != key_before
+            assert hash_after != hash_before
+        else:
+            assert (key_after, hash_after, bytes_after) == (key_before, hash_before, bytes_before), name
+
+
+def test_changing_a_shared_module_of_a_package_changes_its_functions_only(tmp_path):
+    before, after = identities_after_edit(tmp_path, "handlers/workflow/steps.py")
+    changed = {name for name in before if before[name][:2] != after[name][:2]}
+    assert changed == {spec.name for spec in FUNCTIONS if spec.package == "workflow"}
+
+
+STRAY_FILES = [
+    "handlers/.DS_Store", "handlers/shared/.DS_Store", "handlers/workflow/.validate.py.swp",
+    "handlers/workflow/validate.py.swp", "handlers/api/notes.txt", "handlers/shared/notes.md",
+    "handlers/.hypothesis/examples/abc.py", "handlers/shared/.hypothesis/constants/x",
+    "handlers/conftest.py", "handlers/workflow/conftest.py", "handlers/shared/test_settings.py",
+    "handlers/workflow/test_validate.py", "handlers/api/logic/items_test.py", "handlers/api/tests/test_app.py",
+    "handlers/shared/aws/tests/helpers.py", "handlers/stream/.idea/workspace.py", "handlers/scheduled/digest.pyc",
+    "handlers/shared/__pycache__/models.cpython-311.pyc", "handlers/api/.pytest_cache/v/cache/lastfailed",
+]
+
+
+def test_stray_files_never_reach_a_zip(tmp_path):
+    clean = identities(tmp_path / "clean")
+    tree = copy_tree(tmp_path)
+    for stray in STRAY_FILES:
+        (tree / stray).parent.mkdir(parents=True, exist_ok=True)
+        (tree / stray).write_bytes(b"import os  # stray\n")
+    polluted = identities(tmp_path / "polluted", root=tree)
+    assert polluted == clean  # byte-identical: nothing of the stray files got in
+    for spec in FUNCTIONS:
+        names = set(function_sources(spec, tree))
+        assert all(n.endswith(".py") for n in names), spec.name
+        assert not names & set(STRAY_FILES), spec.name
+
+
+def test_allow_list_keeps_every_handler_source(tmp_path):
+    # Every Python source of the package and of shared is shipped (except sibling entry points).
+    for spec in FUNCTIONS:
+        names = set(function_sources(spec))
+        for folder in ("shared", spec.package):
+            for path in (ROOT / "handlers" / folder).rglob("*.py"):
+                arcname = path.relative_to(ROOT).as_posix()
+                sibling = any(arcname == other.entry_module for other in FUNCTIONS
+                              if other.package == spec.package and other.name != spec.name)
+                assert (arcname in names) is not sibling, arcname
 
 
 def test_layer_is_built_from_the_locked_runtime_category(tmp_path):
