@@ -19,24 +19,29 @@ from modules.log_archive import LogArchive
 __all__ = ["PUBLIC_ROUTES", "REQUEST_MODEL_NAMES", "REQUEST_SCHEMAS", "ROUTES", "ApiInputs", "access_log_format",
            "build_access_logs", "allow_invoke", "path_id"]
 
-# Fields every access-log line carries (REST context variables; the HTTP API variant
-# maps the same names to its own variables).
-REST_ACCESS_LOG_FIELDS = {
+# Fields every access-log line carries, with the context variables both API kinds share.
+_SHARED_ACCESS_LOG_FIELDS = {
     "requestId": "$context.requestId",
     "sourceIp": "$context.identity.sourceIp",
     "caller": "$context.identity.caller",
     "user": "$context.identity.user",
     "requestTime": "$context.requestTime",
     "httpMethod": "$context.httpMethod",
-    "resourcePath": "$context.resourcePath",
     "status": "$context.status",
     "protocol": "$context.protocol",
     "responseLength": "$context.responseLength",
+}
+REST_ACCESS_LOG_FIELDS = {
+    **_SHARED_ACCESS_LOG_FIELDS,
+    "resourcePath": "$context.resourcePath",
     "integrationError": "$context.integration.error",
     "apiKeyId": "$context.identity.apiKeyId",
 }
+# HTTP API context variables (AWS: "Customize HTTP API access logs"). HTTP APIs have no
+# API keys (so no apiKeyId) and no resource tree: the matched route key stands for the
+# resource path; caller and user are the SigV4 (AWS_IAM) principal.
 HTTP_ACCESS_LOG_FIELDS = {
-    **REST_ACCESS_LOG_FIELDS,
+    **_SHARED_ACCESS_LOG_FIELDS,
     "resourcePath": "$context.routeKey",
     "integrationError": "$context.integrationErrorMessage",
 }

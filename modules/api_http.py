@@ -1,11 +1,27 @@
 """HTTP API variant (`api.kind = "http"`): explicit contract routes to the same alias
 with payload format 1.0, CORS, a `$default` auto-deploy stage with JSON access logs
-and default route throttling. HTTP APIs have no API keys or usage plans, so every route
-but /health requires IAM (SigV4) authorization instead."""
+and default route throttling, and the optional custom domain. HTTP APIs have no API keys
+or usage plans, so every route but /health requires IAM (SigV4) authorization instead.
+
+Settings that do not apply to this kind, by decision (they are REST-only in AWS):
+- `api.waf_enabled`: AWS WAF can protect REST API stages but cannot be associated with
+  HTTP APIs, so no web ACL is created; use the REST kind (or CloudFront with a web ACL in
+  front of the API) where WAF is required.
+- `api.manage_account_logging_role`: the account-level CloudWatch role
+  (`aws_api_gateway_account`) serves REST execution logging only; HTTP API access logs are
+  delivered without it, so the HTTP kind never creates it.
+- usage plans, API keys, request validation, cache cluster and execution-log level are
+  REST API features with no HTTP API counterpart.
+"""
 
 from __future__ import annotations
 
 from cdktf_cdktf_provider_aws.apigatewayv2_api import Apigatewayv2Api, Apigatewayv2ApiCorsConfiguration
+from cdktf_cdktf_provider_aws.apigatewayv2_api_mapping import Apigatewayv2ApiMapping
+from cdktf_cdktf_provider_aws.apigatewayv2_domain_name import (
+    Apigatewayv2DomainName,
+    Apigatewayv2DomainNameDomainNameConfiguration,
+)
 from cdktf_cdktf_provider_aws.apigatewayv2_integration import Apigatewayv2Integration
 from cdktf_cdktf_provider_aws.apigatewayv2_route import Apigatewayv2Route
 from cdktf_cdktf_provider_aws.apigatewayv2_stage import (
@@ -28,6 +44,8 @@ from modules.api_common import (
 
 
 class HttpApi(Construct):
+    """The HTTP API in front of the api function's `live` alias."""
+
     def __init__(self, scope: Construct, id_: str, inputs: ApiInputs) -> None:
         super().__init__(scope, id_)
         settings = inputs.settings
@@ -58,3 +76,15 @@ class HttpApi(Construct):
                 detailed_metrics_enabled=True))
         self.invoke_url = self.stage.invoke_url
         allow_invoke(self, inputs.api_function, self.api.execution_arn)
+        if settings.api.domain_name and settings.api.certificate_arn:
+            self._build_domain(settings.api.domain_name, settings.api.certificate_arn)
+
+    def _build_domain(self, domain_name: str, certificate_arn: str) -> None:
+        # Regional endpoint with TLS 1.2, like the REST kind's domain; the API mapping
+        # serves the `$default` stage at the domain's root.
+        domain = Apigatewayv2DomainName(
+            self, "domain", domain_name=domain_name,
+            domain_name_configuration=Apigatewayv2DomainNameDomainNameConfiguration(
+                certificate_arn=certificate_arn, endpoint_type="REGIONAL", security_policy="TLS_1_2"))
+        Apigatewayv2ApiMapping(self, "api_mapping", api_id=self.api.id, domain_name=domain.id,
+                               stage=self.stage.id)

@@ -56,17 +56,28 @@ from modules.api_common import (
     build_access_logs,
     path_id,
 )
+from modules.config import WorkspaceSettings
 from modules.iam import assume_role_policy
 from modules.waf import RegionalWaf
 
 CORS_METHODS = "'DELETE,GET,OPTIONS,POST,PUT'"
 CORS_HEADERS = "'Content-Type,Idempotency-Key,X-Api-Key,X-Amz-Date,Authorization'"
+PREFLIGHT_REQUEST_TEMPLATE = '{"statusCode": 200}'
+VALIDATOR_NAME = "body-and-parameters"  # validates bodies and parameters
+# API Gateway substitutes this variable with the error message already quoted as a JSON
+# string ("$context.error.message", escaped), so it goes into the template unquoted.
+# `$context.error.message` and `$context.error.validationErrorString` are substituted raw:
+# both can contain `"` (validation errors quote property names), which would break the
+# JSON body, so neither appears in a template.
+ERROR_MESSAGE_STRING = "$context.error.messageString"
 # The gateway's own errors, in the product's error shape.
 GATEWAY_ERRORS: dict[str, tuple[str | None, str, str]] = {
-    # response type: (status override, code, message)
-    "DEFAULT_4XX": (None, "client_error", "$context.error.message"),
+    # response type: (status override, code, message: literal text or ERROR_MESSAGE_STRING)
+    "DEFAULT_4XX": (None, "client_error", ERROR_MESSAGE_STRING),
     "DEFAULT_5XX": (None, "gateway_error", "the API gateway could not process the request"),
-    "BAD_REQUEST_BODY": ("422", "validation_error", "$context.error.validationErrorString"),
+    # The validator's detail (validationErrorString) cannot be quoted safely, so the message
+    # is fixed; the function names the offending field for bodies the gateway lets through.
+    "BAD_REQUEST_BODY": ("422", "validation_error", "the request body does not match this route's schema"),
     "MISSING_AUTHENTICATION_TOKEN": ("404", "not_found", "no route matches this method and path"),
     "INVALID_API_KEY": ("403", "forbidden", "a valid x-api-key header is required"),
     "API_CONFIGURATION_ERROR": (None, "gateway_error", "the API gateway could not process the request"),
@@ -75,19 +86,39 @@ GATEWAY_ERRORS: dict[str, tuple[str | None, str, str]] = {
 }
 
 
-def _error_template(code: str, message: str) -> str:
-    # A VTL template rendering the product's JSON error shape.
-    escaped = message.replace('"', '\\"')
-    return '{"error":{"code":"' + code + '","message":"' + escaped + '","request_id":"$context.requestId"}}'
+def error_template(code: str, message: str) -> str:
+    """A gateway response template rendering the product's JSON error shape."""
+    # Literal text is JSON-quoted here; it must not contain `$`, which VTL would expand.
+    if message != ERROR_MESSAGE_STRING and "$" in message:
+        raise ValueError(f"gateway error message {message!r} contains '$'; allowed: literal text or "
+                         f"{ERROR_MESSAGE_STRING}")
+    rendered = message if message == ERROR_MESSAGE_STRING else json.dumps(message)
+    return ('{"error":{"code":' + json.dumps(code) + ',"message":' + rendered
+            + ',"request_id":"$context.requestId"}}')
 
 
-def definition_digest(settings_json: str) -> str:
-    """Hash of everything the API definition is generated from (routes, schemas, gateway
-    errors, CORS, settings): a change redeploys the stage."""
-    material = json.dumps({"routes": ROUTES, "public": sorted(PUBLIC_ROUTES),
-                           "schemas": {f"{m} {p}": s for (m, p), s in REQUEST_SCHEMAS.items()},
-                           "errors": GATEWAY_ERRORS, "cors": [CORS_METHODS, CORS_HEADERS],
-                           "settings": settings_json}, sort_keys=True)
+def allowed_origin(settings: WorkspaceSettings) -> str:
+    """The static Access-Control-Allow-Origin the gateway answers preflights and its own
+    errors with; the function matches the request's Origin against the whole list."""
+    origins = settings.app.allowed_origins
+    return f"'{origins[0]}'" if origins else "'*'"
+
+
+def definition_digest(settings: WorkspaceSettings) -> str:
+    """Hash of every value the API definition is generated from: routes, public routes,
+    request schemas and model names, the validator, gateway error templates and headers,
+    CORS preflights (methods, headers, origin, mock template) and the API settings. Any
+    change to one of them redeploys the stage (resource ids are hashed alongside)."""
+    material = json.dumps({
+        "routes": ROUTES, "public": sorted(PUBLIC_ROUTES),
+        "schemas": {f"{m} {p}": s for (m, p), s in REQUEST_SCHEMAS.items()},
+        "models": {f"{m} {p}": name for (m, p), name in REQUEST_MODEL_NAMES.items()},
+        "validator": {"name": VALIDATOR_NAME, "body": True, "parameters": True},
+        "errors": {t: [status, error_template(code, message)] for t, (status, code, message) in GATEWAY_ERRORS.items()},
+        "cors": {"methods": CORS_METHODS, "headers": CORS_HEADERS, "origin": allowed_origin(settings),
+                 "allowed_origins": list(settings.app.allowed_origins), "template": PREFLIGHT_REQUEST_TEMPLATE},
+        "settings": settings.api.model_dump(mode="json"),
+    }, sort_keys=True)
     return hashlib.sha256(material.encode()).hexdigest()
 
 
@@ -102,15 +133,16 @@ class RestApi(Construct):
             self, "rest_api", name=settings.name("api"), description="Items and jobs API",
             endpoint_configuration=ApiGatewayRestApiEndpointConfiguration(types=["REGIONAL"]),
             lifecycle=TerraformResourceLifecycle(create_before_destroy=True))
-        self._validator = ApiGatewayRequestValidator(self, "validator", rest_api_id=self.api.id,
-                                                     name="body-and-parameters", validate_request_body=True,
-                                                     validate_request_parameters=True)
+        self._validator = ApiGatewayRequestValidator(self, "validator", rest_api_id=self.api.id, name=VALIDATOR_NAME,
+                                                     validate_request_body=True, validate_request_parameters=True)
         self._models = {route: ApiGatewayModel(self, f"model_{REQUEST_MODEL_NAMES[route]}", rest_api_id=self.api.id,
                                                name=REQUEST_MODEL_NAMES[route], content_type="application/json",
                                                schema=json.dumps(schema, sort_keys=True))
                         for route, schema in REQUEST_SCHEMAS.items()}
         self._resources = self._build_resources()
-        self._parts: list[str] = [self._validator.id, *(m.id for m in self._models.values())]
+        # Ids of every resource that defines the API, for the deployment trigger.
+        self._parts: list[str] = [self._validator.id, *(m.id for m in self._models.values()),
+                                  *(r.id for r in self._resources.values())]
         for method, path in ROUTES:
             self._build_route(method, path)
         for path in sorted(self._resources):
@@ -165,35 +197,30 @@ class RestApi(Construct):
                                   http_method="OPTIONS", authorization="NONE", request_validator_id=self._validator.id)
         integration = ApiGatewayIntegration(self, f"options_{id_}_integration", rest_api_id=self.api.id,
                                             resource_id=resource_id, http_method=method.http_method, type="MOCK",
-                                            request_templates={"application/json": '{"statusCode": 200}'})
+                                            request_templates={"application/json": PREFLIGHT_REQUEST_TEMPLATE})
         headers = ("Access-Control-Allow-Headers", "Access-Control-Allow-Methods", "Access-Control-Allow-Origin")
         response = ApiGatewayMethodResponse(
             self, f"options_{id_}_response", rest_api_id=self.api.id, resource_id=resource_id,
             http_method=method.http_method, status_code="200",
             response_parameters={f"method.response.header.{h}": True for h in headers})
-        ApiGatewayIntegrationResponse(
+        integration_response = ApiGatewayIntegrationResponse(
             self, f"options_{id_}_integration_response", rest_api_id=self.api.id, resource_id=resource_id,
             http_method=method.http_method, status_code=response.status_code,
             response_parameters={
                 "method.response.header.Access-Control-Allow-Headers": CORS_HEADERS,
                 "method.response.header.Access-Control-Allow-Methods": CORS_METHODS,
-                "method.response.header.Access-Control-Allow-Origin": self._allowed_origin(),
+                "method.response.header.Access-Control-Allow-Origin": allowed_origin(self._inputs.settings),
             }, depends_on=[integration])
-        self._parts += [method.id, integration.id]
-
-    def _allowed_origin(self) -> str:
-        # The gateway answers preflights with one static origin; the function itself
-        # matches the request's Origin against the whole ALLOWED_ORIGINS list.
-        origins = self._inputs.settings.app.allowed_origins
-        return f"'{origins[0]}'" if origins else "'*'"
+        self._parts += [method.id, integration.id, response.id, integration_response.id]
 
     def _build_gateway_responses(self) -> None:
         for response_type, (status, code, message) in sorted(GATEWAY_ERRORS.items()):
             response = ApiGatewayGatewayResponse(
                 self, f"gateway_response_{response_type.lower()}", rest_api_id=self.api.id,
                 response_type=response_type, status_code=status,
-                response_templates={"application/json": _error_template(code, message)},
-                response_parameters={"gatewayresponse.header.Access-Control-Allow-Origin": self._allowed_origin(),
+                response_templates={"application/json": error_template(code, message)},
+                response_parameters={"gatewayresponse.header.Access-Control-Allow-Origin":
+                                     allowed_origin(self._inputs.settings),
                                      "gatewayresponse.header.Access-Control-Allow-Headers": CORS_HEADERS})
             self._parts.append(response.id)
 
@@ -202,7 +229,7 @@ class RestApi(Construct):
         deployment = ApiGatewayDeployment(
             self, "deployment", rest_api_id=self.api.id, description=f"{settings.workspace} deployment",
             triggers={"redeployment": Fn.sha1(Fn.jsonencode(
-                [definition_digest(settings.api.model_dump_json()), *self._parts]))},
+                [definition_digest(settings), *self._parts]))},
             lifecycle=TerraformResourceLifecycle(create_before_destroy=True))
         log_group = build_access_logs(self, self._inputs)
         stage = ApiGatewayStage(

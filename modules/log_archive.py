@@ -4,6 +4,8 @@ Data Firehose -> S3 with date prefixes, encrypted with the workspace key."""
 from __future__ import annotations
 
 from cdktf_cdktf_provider_aws.cloudwatch_log_subscription_filter import CloudwatchLogSubscriptionFilter
+from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
+from cdktf_cdktf_provider_aws.data_aws_partition import DataAwsPartition
 from cdktf_cdktf_provider_aws.iam_role import IamRole
 from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
 from cdktf_cdktf_provider_aws.kinesis_firehose_delivery_stream import (
@@ -24,13 +26,21 @@ class LogArchive(Construct):
                  log_group_name: str, log_bucket_arn: str, prefix: str) -> None:
         super().__init__(scope, id_)
         name = settings.name(f"{prefix}-archive")
+        account = DataAwsCallerIdentity(self, "caller").account_id
+        partition = DataAwsPartition(self, "partition").partition
+        data_prefix, error_prefix = f"{prefix}/", f"{prefix}-errors/"
+        # Firehose's documented guard for S3 delivery roles is sts:ExternalId = this account.
         firehose_role = IamRole(self, "firehose_role", name=f"{name}-firehose",
-                                assume_role_policy=assume_role_policy("firehose.amazonaws.com"))
+                                assume_role_policy=assume_role_policy("firehose.amazonaws.com",
+                                                                     external_id=account))
+        # Firehose writes delivered records under the data prefix and records it could not
+        # deliver under the error prefix: both, and nothing else in the bucket.
         firehose_policy = IamRolePolicy(self, "firehose_policy", role=firehose_role.id, name="deliver-to-s3",
                                         policy=policy_document(
             allow(["s3:AbortMultipartUpload", "s3:GetBucketLocation", "s3:ListBucket",
                    "s3:ListBucketMultipartUploads"], [log_bucket_arn], sid="Bucket"),
-            allow(["s3:PutObject", "s3:GetObject"], [f"{log_bucket_arn}/{prefix}/*"], sid="Objects"),
+            allow(["s3:PutObject", "s3:GetObject"],
+                  [f"{log_bucket_arn}/{data_prefix}*", f"{log_bucket_arn}/{error_prefix}*"], sid="Objects"),
             allow(["kms:Decrypt", "kms:GenerateDataKey"], [kms_key_arn], sid="EncryptArchive"),
         ))
         self.stream = KinesisFirehoseDeliveryStream(
@@ -39,13 +49,17 @@ class LogArchive(Construct):
                 enabled=True, key_type="CUSTOMER_MANAGED_CMK", key_arn=kms_key_arn),
             extended_s3_configuration=KinesisFirehoseDeliveryStreamExtendedS3Configuration(
                 role_arn=firehose_role.arn, bucket_arn=log_bucket_arn, kms_key_arn=kms_key_arn,
-                prefix=f"{prefix}/!{{timestamp:yyyy/MM/dd}}/",
-                error_output_prefix=f"{prefix}-errors/!{{firehose:error-output-type}}/!{{timestamp:yyyy/MM/dd}}/",
+                prefix=f"{data_prefix}!{{timestamp:yyyy/MM/dd}}/",
+                error_output_prefix=f"{error_prefix}!{{firehose:error-output-type}}/!{{timestamp:yyyy/MM/dd}}/",
                 buffering_interval=300, buffering_size=5, compression_format="GZIP"),
             depends_on=[firehose_policy],
         )
+        # CloudWatch Logs documents aws:SourceArn for subscription roles: any log group of
+        # this account and region may deliver (the filter itself pins the one group).
         logs_role = IamRole(self, "logs_role", name=f"{name}-logs",
-                            assume_role_policy=assume_role_policy(f"logs.{settings.region}.amazonaws.com"))
+                            assume_role_policy=assume_role_policy(
+                                f"logs.{settings.region}.amazonaws.com", source_account=account,
+                                source_arn=f"arn:{partition}:logs:{settings.region}:{account}:*"))
         logs_policy = IamRolePolicy(self, "logs_policy", role=logs_role.id, name="put-records", policy=policy_document(
             allow(["firehose:PutRecord", "firehose:PutRecordBatch"], [self.stream.arn], sid="Deliver")))
         CloudwatchLogSubscriptionFilter(self, "subscription", name=f"{name}-filter", log_group_name=log_group_name,

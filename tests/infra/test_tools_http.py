@@ -1,0 +1,70 @@
+"""Real tools on the HTTP API kind (`API_KIND=http`): the stacks that do not depend on the
+API kind are byte-identical to the REST synth's (validated and scanned by test_tools.py);
+every stack that differs gets its own terraform validate and checkov scan."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from devtools.checkov import run_checkov
+from devtools.terraform import Terraform
+from modules.config import WORKSPACES
+from tests.infra.test_stacks import expected_stacks
+
+# Layers built without looking at `api.kind`.
+KIND_INDEPENDENT_LAYERS = ("security", "network", "data")
+KIND_DEPENDENT_LAYERS = ("app", "observability")
+HTTP_ONLY_STACKS = [f"{workspace}-{layer}" for workspace in WORKSPACES for layer in KIND_DEPENDENT_LAYERS]
+
+
+def kind_independent_stacks() -> list[str]:
+    return [s for s in expected_stacks() if s == "bootstrap" or s.split("-", 1)[1] in KIND_INDEPENDENT_LAYERS]
+
+
+@pytest.fixture(scope="module")
+def terraform():
+    runner = Terraform()
+    yield runner
+    runner.close()
+
+
+def test_http_kind_synthesizes_the_same_stacks(synth, synth_http):
+    assert synth_http.stack_names() == synth.stack_names() == expected_stacks()
+    assert sorted(kind_independent_stacks() + HTTP_ONLY_STACKS) == expected_stacks()
+
+
+@pytest.mark.parametrize("stack", kind_independent_stacks())
+def test_kind_independent_stacks_are_byte_identical(synth, synth_http, stack):
+    # Given the same workspaces synthesized with each API kind,
+    # then these stacks are the same bytes, so test_tools.py's validate and checkov cover both.
+    rest_file = synth.stacks_dir / stack / "cdk.tf.json"
+    http_file = synth_http.stacks_dir / stack / "cdk.tf.json"
+    assert rest_file.read_bytes() == http_file.read_bytes(), stack
+
+
+@pytest.mark.parametrize("stack", HTTP_ONLY_STACKS)
+def test_kind_dependent_stacks_differ(synth, synth_http, stack):
+    # They differ, which is why each is validated and scanned below.
+    assert synth.stack(stack) != synth_http.stack(stack)
+
+
+@pytest.mark.terraform
+@pytest.mark.parametrize("stack", HTTP_ONLY_STACKS)
+def test_terraform_validate_http_kind(synth_http, terraform, stack):
+    result = terraform.validate(synth_http.stacks_dir / stack)
+    assert "Success! The configuration is valid." in result.stdout
+
+
+def test_checkov_zero_failed_checks_http_kind(synth_http, tmp_path):
+    # Scan exactly the stacks that differ from the REST kind, with the checked-in config.
+    scanned = Path(tmp_path, "stacks")
+    for stack in HTTP_ONLY_STACKS:
+        (scanned / stack).mkdir(parents=True)
+        shutil.copyfile(synth_http.stacks_dir / stack / "cdk.tf.json", scanned / stack / "cdk.tf.json")
+    report = run_checkov(scanned)
+    assert report.parsing_errors == 0
+    assert report.failed == []
+    assert report.passed > 100  # every scanned stack was really scanned
