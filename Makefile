@@ -4,6 +4,8 @@ export PIPENV_VENV_IN_PROJECT := 1
 export PIPENV_NOSPIN := 1
 export PIPENV_YES := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+# No version check or telemetry calls from the cdktf CLI and Terraform (offline machines).
+export CHECKPOINT_DISABLE := 1
 # A filesystem mirror of the AWS provider, when the machine has one (no registry access).
 export TF_PROVIDER_MIRROR ?= $(shell scripts/find-provider-mirror)
 PY := .venv/bin/python
