@@ -45,3 +45,35 @@ class Synthesized:
 def policy(document: str) -> dict[str, Any]:
     """Parse a policy JSON string from a resource."""
     return json.loads(document)
+
+
+# --- how synthesized stacks refer to resources (Terraform expressions) ----------------------
+
+def unique_id(synth: Synthesized, stack: str, rtype: str, path: str) -> str:
+    """The logical id cdktf gave the resource at construct path `path`."""
+    return str(synth.resource(stack, rtype, path)["//"]["metadata"]["uniqueId"])
+
+
+def ref(synth: Synthesized, stack: str, rtype: str, path: str, attribute: str) -> str:
+    """The Terraform reference, inside its own stack, to an attribute of the resource at `path`."""
+    return f"${{{rtype}.{unique_id(synth, stack, rtype, path)}.{attribute}}}"
+
+
+def remote_ref(synth: Synthesized, workspace: str, layer: str, rtype: str, path: str, attribute: str) -> str:
+    """How another stack of `workspace` refers to an attribute of a resource in `layer`: a
+    remote-state output, which that layer's stack really exports from that resource."""
+    output = f"cross-stack-output-{rtype}{unique_id(synth, f'{workspace}-{layer}', rtype, path)}{attribute}"
+    exported = synth.stack(f"{workspace}-{layer}")["output"][output]["value"]
+    assert exported == ref(synth, f"{workspace}-{layer}", rtype, path, attribute)
+    return f"${{data.terraform_remote_state.cross-stack-reference-input-{workspace}-{layer}.outputs.{output}}}"
+
+
+def security_key_ref(synth: Synthesized, workspace: str) -> str:
+    """How the other layers of `workspace` refer to the security layer's key ARN."""
+    return remote_ref(synth, workspace, "security", "aws_kms_key", "security/key", "arn")
+
+
+def fn(synth: Synthesized, workspace: str, name: str, rtype: str = "aws_lambda_function",
+       part: str = "function") -> dict[str, Any]:
+    """A resource of one function in the app stack (the function itself by default)."""
+    return synth.resource(f"{workspace}-app", rtype, f"{name.replace('-', '_')}/{part}")

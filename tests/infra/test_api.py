@@ -11,12 +11,10 @@ from handlers.api.routes_table import PUBLIC_ROUTES, REQUEST_SCHEMAS, ROUTES
 from handlers.shared.error_response import error_body
 from modules.api_common import HTTP_ACCESS_LOG_FIELDS, REST_ACCESS_LOG_FIELDS
 from modules.api_rest import CORS_HEADERS, CORS_METHODS, GATEWAY_ERRORS, definition_digest, error_template
-from modules.config import WORKSPACES, load_settings
-from tests.infra.conftest import SESSION_ENVIRONMENT, synth_into
-from tests.infra.test_app import ref
-from tests.infra.test_observability import xref
+from modules.config import WORKSPACES
+from tests.infra.conftest import SETTINGS, synth_into
+from tests.infra.synthesized import ref, remote_ref, security_key_ref
 
-SETTINGS = {s.workspace: s for s in load_settings(SESSION_ENVIRONMENT)}
 KINDS = ("synth", "synth_http")
 CERTIFICATE = "arn:aws:acm:us-west-2:123456789012:certificate/12345678-1234-1234-1234-123456789012"
 
@@ -47,10 +45,6 @@ def gateway_routes(synth, workspace="dev"):
 @pytest.mark.parametrize("workspace", WORKSPACES)
 def test_gateway_routes_equal_handler_routes(synth, workspace):
     assert set(gateway_routes(synth, workspace)) == set(ROUTES)
-
-
-def security_key(synth, workspace):
-    return xref(synth, workspace, "security", "aws_kms_key", "security/key", "arn")
 
 
 def options_parts(synth, workspace):
@@ -117,7 +111,7 @@ def test_http_access_logs_use_http_variables_and_the_cmk(synth_http, workspace):
     group = synth_http.resource(stack, "aws_cloudwatch_log_group", "gateway/access_log_group")
     assert stage["access_log_settings"]["destination_arn"] == ref(
         synth_http, stack, "aws_cloudwatch_log_group", "gateway/access_log_group", "arn")
-    assert group["kms_key_id"] == security_key(synth_http, workspace)
+    assert group["kms_key_id"] == security_key_ref(synth_http, workspace)
     assert group["retention_in_days"] == SETTINGS[workspace].log_retention_days
 
 
@@ -289,7 +283,7 @@ def test_stage_logging_tracing_and_method_settings(synth, workspace, level, trac
     assert {"requestId", "sourceIp", "caller", "user", "requestTime", "httpMethod", "resourcePath", "status",
             "protocol", "responseLength", "integrationError"} <= set(access_format)
     group = rest(synth, workspace, "aws_cloudwatch_log_group", "access_log_group")
-    assert group["kms_key_id"] == security_key(synth, workspace)
+    assert group["kms_key_id"] == security_key_ref(synth, workspace)
     assert group["retention_in_days"] == {"local": 7, "dev": 7, "staging": 30, "prod": 90}[workspace]
     settings = rest(synth, workspace, "aws_api_gateway_method_settings", "method_settings")["settings"]
     assert settings["metrics_enabled"] is True
@@ -345,10 +339,10 @@ def test_access_logs_archived_through_firehose(request, kind, workspace):
     s3 = stream["extended_s3_configuration"]
     assert s3["prefix"] == "api-access/!{timestamp:yyyy/MM/dd}/"
     assert s3["error_output_prefix"] == "api-access-errors/!{firehose:error-output-type}/!{timestamp:yyyy/MM/dd}/"
-    assert s3["bucket_arn"] == xref(synth, workspace, "data", "aws_s3_bucket", "data/log_bucket/bucket", "arn")
-    assert s3["kms_key_arn"] == security_key(synth, workspace)
+    assert s3["bucket_arn"] == remote_ref(synth, workspace, "data", "aws_s3_bucket", "data/log_bucket/bucket", "arn")
+    assert s3["kms_key_arn"] == security_key_ref(synth, workspace)
     assert stream["server_side_encryption"] == {"enabled": True, "key_type": "CUSTOMER_MANAGED_CMK",
-                                                "key_arn": security_key(synth, workspace)}
+                                                "key_arn": security_key_ref(synth, workspace)}
     subscription = archive(synth, workspace, ("aws_cloudwatch_log_subscription_filter", "subscription"))
     assert subscription["log_group_name"] == ref(synth, stack, "aws_cloudwatch_log_group",
                                                  "gateway/access_log_group", "name")
@@ -366,7 +360,7 @@ def test_access_logs_archived_through_firehose(request, kind, workspace):
 @pytest.mark.parametrize("workspace", WORKSPACES)
 def test_firehose_role_policy_is_scoped_to_the_archive_prefixes_and_key(request, kind, workspace):
     synth = request.getfixturevalue(kind)
-    bucket = xref(synth, workspace, "data", "aws_s3_bucket", "data/log_bucket/bucket", "arn")
+    bucket = remote_ref(synth, workspace, "data", "aws_s3_bucket", "data/log_bucket/bucket", "arn")
     stream = archive(synth, workspace, ("aws_kinesis_firehose_delivery_stream", "stream"))
     data_prefix = stream["extended_s3_configuration"]["prefix"].split("!", 1)[0]
     error_prefix = stream["extended_s3_configuration"]["error_output_prefix"].split("!", 1)[0]
@@ -381,7 +375,7 @@ def test_firehose_role_policy_is_scoped_to_the_archive_prefixes_and_key(request,
     # Exactly the prefixes Firehose writes to: delivered records and failed records.
     assert statements["Objects"]["Resource"] == [f"{bucket}/{data_prefix}*", f"{bucket}/{error_prefix}*"]
     assert statements["Objects"]["Action"] == ["s3:GetObject", "s3:PutObject"]
-    assert statements["EncryptArchive"]["Resource"] == [security_key(synth, workspace)]
+    assert statements["EncryptArchive"]["Resource"] == [security_key_ref(synth, workspace)]
     assert statements["EncryptArchive"]["Action"] == ["kms:Decrypt", "kms:GenerateDataKey"]
     assert all(s["Effect"] == "Allow" and "*" not in s["Action"] for s in statements.values())
 

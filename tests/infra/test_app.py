@@ -16,8 +16,9 @@ import handlers.shared.settings as handler_settings
 from modules.catalog import FUNCTIONS
 from modules.config import WORKSPACES, AppSettings
 from modules.workflow import LAMBDA_SERVICE_ERRORS, PERMANENT_ERRORS, TRANSIENT_ERROR
+from tests.infra.conftest import SETTINGS
 from tests.infra.handler_scan import ROOT, handler_grants, import_closure
-from tests.infra.test_iam import SETTINGS, remote, unique_id
+from tests.infra.synthesized import fn, ref, remote_ref
 
 RETENTION = {"local": 7, "dev": 7, "staging": 30, "prod": 90}
 # (memory MB, timeout s, reserved concurrency): the reference figures, written out here.
@@ -29,15 +30,6 @@ WORKFLOW_TASKS = {"ValidateInput": "validate", "ProcessData": "process", "SendNo
 # (reference figures: validate 2 s x 3 backoff 2, process 2 s x 3 backoff 2, notify 5 s x 2).
 TASK_RETRY = {"ValidateInput": (2, 3, 2.0), "ProcessData": (2, 3, 2.0), "SendNotification": (5, 2, 2.0),
               "MarkFailed": (2, 3, 2.0)}
-
-
-def ref(synth, stack, rtype, path, attribute):
-    """The Terraform reference to an attribute of the resource at `path`."""
-    return f"${{{rtype}.{unique_id(synth, stack, rtype, path)}.{attribute}}}"
-
-
-def fn(synth, workspace, name, rtype="aws_lambda_function", part="function"):
-    return synth.resource(f"{workspace}-app", rtype, f"{name.replace('-', '_')}/{part}")
 
 
 def settings_model(handler: str) -> type[handler_settings.FunctionSettings]:
@@ -54,7 +46,7 @@ def settings_model(handler: str) -> type[handler_settings.FunctionSettings]:
 @pytest.mark.parametrize("workspace", WORKSPACES)
 def test_every_function_is_complete(synth, workspace):
     stack = f"{workspace}-app"
-    key = remote(synth, workspace, "security", "aws_kms_key", "security/key", "arn")
+    key = remote_ref(synth, workspace, "security", "aws_kms_key", "security/key", "arn")
     assert synth.count(stack, "aws_lambda_function") == len(FUNCTIONS)
     for spec in FUNCTIONS:
         function = fn(synth, workspace, spec.name)
@@ -66,7 +58,7 @@ def test_every_function_is_complete(synth, workspace):
         assert function["publish"] is True
         assert function["kms_key_arn"] == key
         # Its own DLQ, from the data layer (a cross-stack reference).
-        assert function["dead_letter_config"]["target_arn"] == remote(
+        assert function["dead_letter_config"]["target_arn"] == remote_ref(
             synth, workspace, "data", "aws_sqs_queue", f"data/dlq_{spec.name.replace('-', '_')}", "arn")
         env = function["environment"]["variables"]
         # Exactly the variables of the settings model the handler validates at cold start.
@@ -137,7 +129,7 @@ def _asset_sha256(synth, stack, code_object) -> bytes:
 @pytest.mark.parametrize("workspace", WORKSPACES)
 def test_artifacts_are_content_addressed_in_the_code_bucket(synth, workspace):
     stack = f"{workspace}-app"
-    code_bucket = remote(synth, workspace, "data", "aws_s3_bucket", "data/code_bucket/bucket", "bucket")
+    code_bucket = remote_ref(synth, workspace, "data", "aws_s3_bucket", "data/code_bucket/bucket", "bucket")
     objects = synth.resources(stack, "aws_s3_object")
     assert len(objects) == len(FUNCTIONS) + 1
     for obj in objects.values():
@@ -170,7 +162,7 @@ def test_digest_is_async_with_bounded_retries_and_failure_destination(synth, wor
     config = fn(synth, workspace, "digest", "aws_lambda_function_event_invoke_config", "async_config")
     assert config["maximum_retry_attempts"] == 2 and config["maximum_event_age_in_seconds"] == 3600
     assert config["qualifier"] == ref(synth, f"{workspace}-app", "aws_lambda_alias", "digest/alias", "name")
-    assert config["destination_config"]["on_failure"]["destination"] == remote(
+    assert config["destination_config"]["on_failure"]["destination"] == remote_ref(
         synth, workspace, "data", "aws_sqs_queue", "data/dlq_digest", "arn")
 
 
@@ -242,7 +234,7 @@ def test_workflow_logs_into_the_cmk_log_group(synth, workspace):
     log_group = synth.resource(stack, "aws_cloudwatch_log_group", "workflow/log_group")
     assert machine["logging_configuration"]["log_destination"] == (
         ref(synth, stack, "aws_cloudwatch_log_group", "workflow/log_group", "arn") + ":*")
-    assert log_group["kms_key_id"] == remote(synth, workspace, "security", "aws_kms_key", "security/key", "arn")
+    assert log_group["kms_key_id"] == remote_ref(synth, workspace, "security", "aws_kms_key", "security/key", "arn")
     assert log_group["name"] == f"/aws/vendedlogs/states/serverless-app-{workspace}-jobs"
     assert log_group["retention_in_days"] == RETENTION[workspace]
 
@@ -290,7 +282,7 @@ def test_schedule_targets_digest_alias(synth, workspace):
     target = synth.resource(stack, "aws_cloudwatch_event_target", "digest_target")
     assert target["arn"] == ref(synth, stack, "aws_lambda_alias", "digest/alias", "arn")
     assert target["retry_policy"] == {"maximum_event_age_in_seconds": 3600, "maximum_retry_attempts": 3}
-    assert target["dead_letter_config"]["arn"] == remote(synth, workspace, "data", "aws_sqs_queue",
+    assert target["dead_letter_config"]["arn"] == remote_ref(synth, workspace, "data", "aws_sqs_queue",
                                                          "data/dlq_schedule", "arn")
     permission = synth.resource(stack, "aws_lambda_permission", "digest_invoke_permission")
     assert permission["principal"] == "events.amazonaws.com"
@@ -307,7 +299,7 @@ def test_schedule_targets_digest_alias(synth, workspace):
 def test_stream_mapping(synth, workspace):
     stack, app = f"{workspace}-app", SETTINGS[workspace].app
     mapping = synth.resource(stack, "aws_lambda_event_source_mapping", "stream_mapping")
-    assert mapping["event_source_arn"] == remote(synth, workspace, "data", "aws_dynamodb_table", "data/table",
+    assert mapping["event_source_arn"] == remote_ref(synth, workspace, "data", "aws_dynamodb_table", "data/table",
                                                  "stream_arn")
     assert mapping["function_name"] == ref(synth, stack, "aws_lambda_alias", "stream_consumer/alias", "arn")
     assert mapping["starting_position"] == "LATEST"
@@ -317,5 +309,5 @@ def test_stream_mapping(synth, workspace):
     assert mapping["maximum_record_age_in_seconds"] == app.stream_max_record_age_seconds == 3600
     assert (mapping["batch_size"], mapping["maximum_batching_window_in_seconds"]) == (
         app.stream_batch_size, app.stream_batching_window_seconds) == (100, 5)
-    assert mapping["destination_config"]["on_failure"]["destination_arn"] == remote(
+    assert mapping["destination_config"]["on_failure"]["destination_arn"] == remote_ref(
         synth, workspace, "data", "aws_sqs_queue", "data/dlq_stream_consumer", "arn")

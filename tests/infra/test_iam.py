@@ -17,10 +17,11 @@ from typing import Any
 import pytest
 
 from modules.catalog import FUNCTIONS
-from modules.config import WORKSPACES, load_settings
+from modules.config import WORKSPACES
 from modules.permissions import HANDLER_GRANTS
-from tests.infra.conftest import SESSION_ENVIRONMENT
+from tests.infra.conftest import SETTINGS
 from tests.infra.handler_scan import SETTING_RESOURCES, handler_actions, handler_grants
+from tests.infra.synthesized import remote_ref, unique_id
 
 Grant = tuple[str, str]  # (action, resource ARN or Terraform reference)
 
@@ -76,7 +77,6 @@ MANAGED_POLICY_ALLOW_LIST: dict[tuple[str, str], str] = {
         "managed policy for it; it holds only logs actions for API Gateway's own log groups",
 }
 
-SETTINGS = {s.workspace: s for s in load_settings(SESSION_ENVIRONMENT)}
 
 
 def as_list(value: Any) -> list[Any]:
@@ -112,33 +112,23 @@ def role_problems(role: str, required: dict[Grant, str], statements: Iterable[di
 
 # --- the synthesized resources a grant may name -----------------------------------------
 
-def unique_id(synth, stack: str, rtype: str, path: str) -> str:
-    return synth.resource(stack, rtype, path)["//"]["metadata"]["uniqueId"]
-
-
-def remote(synth, workspace: str, layer: str, rtype: str, path: str, attribute: str) -> str:
-    """How the app stack references another layer's resource attribute."""
-    uid = unique_id(synth, f"{workspace}-{layer}", rtype, path)
-    return (f"${{data.terraform_remote_state.cross-stack-reference-input-{workspace}-{layer}.outputs."
-            f"cross-stack-output-{rtype}{uid}{attribute}}}")
-
-
 def resource_arns(synth, workspace: str) -> dict[str, list[str]]:
     """Resource kind -> the ARNs (Terraform references) its grants must name."""
     data = synth.stack(f"{workspace}-app")["data"]
     partition, caller = (next(uid for uid, cfg in data[dtype].items()
                               if cfg["//"]["metadata"]["path"].endswith(f"/app/{path}"))
                          for dtype, path in (("aws_partition", "partition"), ("aws_caller_identity", "caller")))
-    table = remote(synth, workspace, "data", "aws_dynamodb_table", "data/table", "arn")
+    table = remote_ref(synth, workspace, "data", "aws_dynamodb_table", "data/table", "arn")
     machine = (f"arn:${{data.aws_partition.{partition}.partition}}:states:{SETTINGS[workspace].region}:"
                f"${{data.aws_caller_identity.{caller}.account_id}}:stateMachine:serverless-app-{workspace}-jobs")
     return {
         "table": [table, f"{table}/index/*"],  # GSI1 queries need the index ARN
-        "idempotency_table": [remote(synth, workspace, "data", "aws_dynamodb_table", "data/idempotency_table", "arn")],
-        "events_topic": [remote(synth, workspace, "data", "aws_sns_topic", "data/events_topic", "arn")],
+        "idempotency_table": [remote_ref(synth, workspace, "data", "aws_dynamodb_table", "data/idempotency_table",
+                                         "arn")],
+        "events_topic": [remote_ref(synth, workspace, "data", "aws_sns_topic", "data/events_topic", "arn")],
         "state_machine": [machine],
-        "table_stream": [remote(synth, workspace, "data", "aws_dynamodb_table", "data/table", "stream_arn")],
-        "kms_key": [remote(synth, workspace, "security", "aws_kms_key", "security/key", "arn")],
+        "table_stream": [remote_ref(synth, workspace, "data", "aws_dynamodb_table", "data/table", "stream_arn")],
+        "kms_key": [remote_ref(synth, workspace, "security", "aws_kms_key", "security/key", "arn")],
         "*": ["*"],
     }
 
@@ -149,7 +139,7 @@ def function_resources(synth, workspace: str, name: str) -> dict[str, list[str]]
     return {
         **resource_arns(synth, workspace),
         "own_log_group": [f"${{aws_cloudwatch_log_group.{log_group}.arn}}:*"],
-        "own_dlq": [remote(synth, workspace, "data", "aws_sqs_queue", f"data/dlq_{path}", "arn")],
+        "own_dlq": [remote_ref(synth, workspace, "data", "aws_sqs_queue", f"data/dlq_{path}", "arn")],
     }
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from modules.catalog import FUNCTIONS, dlq_names
 from modules.config import LOCAL_DIFFERENCES, WORKSPACES
-from tests.infra.synthesized import policy
+from tests.infra.synthesized import policy, ref, security_key_ref
 
 NETWORKED = ("dev", "staging", "prod")
 
@@ -245,26 +245,11 @@ PROTECTED = {"local": False, "dev": False, "staging": True, "prod": True}
 AZS = {"dev": 2, "staging": 2, "prod": 3}
 
 
-def ref(synth, stack, rtype, path, attribute):
-    """The Terraform reference to an attribute of the resource at construct path `path`."""
-    unique_id = synth.resource(stack, rtype, path)["//"]["metadata"]["uniqueId"]
-    return f"${{{rtype}.{unique_id}.{attribute}}}"
-
-
 def data_ref(synth, stack, dtype, path, attribute):
     """The Terraform reference to an attribute of the data source at construct path `path`."""
     (unique_id,) = [uid for uid, cfg in synth.stack(stack)["data"][dtype].items()
                     if cfg["//"]["metadata"]["path"] == f"{stack}/{path}"]
     return f"${{data.{dtype}.{unique_id}.{attribute}}}"
-
-
-def security_key_ref(synth, workspace):
-    """How another layer of `workspace` refers to the security layer's key ARN: the
-    cross-stack output that holds exactly that key's ARN, read through remote state."""
-    key_arn = ref(synth, f"{workspace}-security", "aws_kms_key", "key", "arn")
-    (output,) = [name for name, out in synth.stack(f"{workspace}-security")["output"].items()
-                 if name.startswith("cross-stack-output-") and out["value"] == key_arn]
-    return f"${{data.terraform_remote_state.cross-stack-reference-input-{workspace}-security.outputs.{output}}}"
 
 
 # --- bootstrap: exact values ----------------------------------------------------------------

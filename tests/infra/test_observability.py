@@ -8,28 +8,17 @@ from pathlib import Path
 import pytest
 
 from modules.catalog import FUNCTIONS, dlq_names
-from modules.config import WORKSPACES, AlarmSettings, load_settings
+from modules.config import WORKSPACES, AlarmSettings
 from modules.observability import TABLE_OPERATIONS, TREAT_MISSING_DATA, AlarmTargets, alarm_specs
-from tests.infra.conftest import SESSION_ENVIRONMENT
-from tests.infra.test_app import fn, ref
+from tests.infra.conftest import SETTINGS
+from tests.infra.synthesized import fn, ref, remote_ref
 
 KINDS = ("synth", "synth_http")  # the REST (default) and HTTP API kinds' session synths
-SETTINGS = {s.workspace: s for s in load_settings(SESSION_ENVIRONMENT)}
 
 
 def alarms(synth, workspace="dev"):
     return {a["alarm_name"]: a for a in synth.resources(f"{workspace}-observability",
                                                          "aws_cloudwatch_metric_alarm").values()}
-
-
-def xref(synth, workspace, layer, rtype, path, attribute):
-    """How the observability stack refers to an attribute of a resource in another layer:
-    a remote-state output, which that layer's stack really exports from that resource."""
-    unique_id = synth.resource(f"{workspace}-{layer}", rtype, path)["//"]["metadata"]["uniqueId"]
-    output = f"cross-stack-output-{rtype}{unique_id}{attribute}"
-    exported = synth.stack(f"{workspace}-{layer}")["output"][output]["value"]
-    assert exported == ref(synth, f"{workspace}-{layer}", rtype, path, attribute)
-    return f"${{data.terraform_remote_state.cross-stack-reference-input-{workspace}-{layer}.outputs.{output}}}"
 
 
 def assert_metric_alarm(alarm, *, namespace, metric, dimensions, threshold, periods, statistic="Sum",
@@ -50,7 +39,7 @@ def test_alert_topic_encrypted_with_alarm_publish_policy_and_emails(request, kin
     stack = f"{workspace}-observability"
     topic = synth.resource(stack, "aws_sns_topic", "alert_topic")
     assert topic["name"] == f"serverless-app-{workspace}-alerts"
-    assert topic["kms_master_key_id"] == xref(synth, workspace, "security", "aws_kms_key", "security/key", "arn")
+    assert topic["kms_master_key_id"] == remote_ref(synth, workspace, "security", "aws_kms_key", "security/key", "arn")
     policy = json.loads(synth.resource(stack, "aws_sns_topic_policy", "alert_topic_policy")["policy"])
     publish = next(s for s in policy["Statement"] if s["Effect"] == "Allow")
     assert publish["Principal"] == {"Service": "cloudwatch.amazonaws.com"} and publish["Action"] == "sns:Publish"
@@ -160,12 +149,12 @@ def test_function_and_stream_alarm_metrics(request, kind, workspace):
 
 def rest_api_dimensions(synth, workspace):
     assert synth.resource(f"{workspace}-app", "aws_api_gateway_stage", "gateway/stage")["stage_name"] == workspace
-    return {"ApiName": xref(synth, workspace, "app", "aws_api_gateway_rest_api", "gateway/rest_api", "name"),
+    return {"ApiName": remote_ref(synth, workspace, "app", "aws_api_gateway_rest_api", "gateway/rest_api", "name"),
             "Stage": workspace}
 
 
 def http_api_dimensions(synth, workspace):
-    return {"ApiId": xref(synth, workspace, "app", "aws_apigatewayv2_api", "gateway/http_api", "id"),
+    return {"ApiId": remote_ref(synth, workspace, "app", "aws_apigatewayv2_api", "gateway/http_api", "id"),
             "Stage": "$default"}
 
 
@@ -201,7 +190,7 @@ def test_table_queue_and_workflow_alarm_metrics(request, kind, workspace):
     synth = request.getfixturevalue(kind)
     found, config = alarms(synth, workspace), SETTINGS[workspace].alarms
     prefix = f"serverless-app-{workspace}-"
-    table = xref(synth, workspace, "data", "aws_dynamodb_table", "data/table", "name")
+    table = remote_ref(synth, workspace, "data", "aws_dynamodb_table", "data/table", "name")
     for metric, threshold, periods in (
             ("ThrottledRequests", config.table_throttled_requests, config.table_throttled_requests_periods),
             ("SystemErrors", config.table_system_errors, config.table_system_errors_periods)):
@@ -219,12 +208,13 @@ def test_table_queue_and_workflow_alarm_metrics(request, kind, workspace):
         assert total["return_data"] is True
         assert total["expression"] == f"SUM([{','.join(q['id'] for q in parts)}])"
     for queue in dlq_names():
-        queue_name = xref(synth, workspace, "data", "aws_sqs_queue", f"data/dlq_{queue.replace('-', '_')}", "name")
+        queue_name = remote_ref(synth, workspace, "data", "aws_sqs_queue", f"data/dlq_{queue.replace('-', '_')}",
+                                "name")
         assert_metric_alarm(found[f"{prefix}dlq-{queue}-visible"], namespace="AWS/SQS",
                             metric="ApproximateNumberOfMessagesVisible", dimensions={"QueueName": queue_name},
                             threshold=config.dlq_visible_messages, periods=config.dlq_visible_periods,
                             statistic="Maximum", comparison="GreaterThanOrEqualToThreshold")
-    machine = {"StateMachineArn": xref(synth, workspace, "app", "aws_sfn_state_machine", "workflow/state_machine",
+    machine = {"StateMachineArn": remote_ref(synth, workspace, "app", "aws_sfn_state_machine", "workflow/state_machine",
                                        "arn")}
     assert_metric_alarm(found[f"{prefix}workflow-failed"], namespace="AWS/States", metric="ExecutionsFailed",
                         dimensions=machine, threshold=config.state_machine_failed,
@@ -336,14 +326,9 @@ def test_dashboard_rows(request, kind, workspace):
     titles = [w["properties"]["title"] for w in body["widgets"]]
     assert titles == ["API", "Functions: errors", "Table", "Workflow", "Dead-letter queues"]
     api_row = body["widgets"][0]["properties"]["metrics"]
-    if kind == "synth":
-        api_dims = ["ApiName", xref(synth, workspace, "app", "aws_api_gateway_rest_api", "gateway/rest_api", "name"),
-                    "Stage", workspace]
-        assert [m[1] for m in api_row] == ["Count", "4XXError", "5XXError"]
-    else:
-        api_dims = ["ApiId", xref(synth, workspace, "app", "aws_apigatewayv2_api", "gateway/http_api", "id"),
-                    "Stage", "$default"]
-        assert [m[1] for m in api_row] == ["Count", "4xx", "5xx"]
+    (server_errors, client_errors, _latency), dimensions = API_KIND_METRICS[kind]
+    api_dims = [part for pair in dimensions(synth, workspace).items() for part in pair]
+    assert [m[1] for m in api_row] == ["Count", client_errors, server_errors]
     assert all(m[2:] == api_dims for m in api_row)
     functions = [m[3] for m in body["widgets"][1]["properties"]["metrics"]]
     assert functions == [f"serverless-app-{workspace}-{spec.name}" for spec in FUNCTIONS]
@@ -359,9 +344,9 @@ def test_outputs(synth, workspace):
     assert outputs["dashboard_url"]["value"] == (
         "https://us-west-2.console.aws.amazon.com/cloudwatch/home?region=us-west-2"
         f"#dashboards:name=serverless-app-{workspace}-overview")
-    assert outputs["api_url"]["value"] == xref(synth, workspace, "app", "aws_api_gateway_stage", "gateway/stage",
+    assert outputs["api_url"]["value"] == remote_ref(synth, workspace, "app", "aws_api_gateway_stage", "gateway/stage",
                                                "invoke_url")
-    assert outputs["api_key_id"]["value"] == xref(synth, workspace, "app", "aws_api_gateway_api_key",
+    assert outputs["api_key_id"]["value"] == remote_ref(synth, workspace, "app", "aws_api_gateway_api_key",
                                                   "gateway/api_key", "id")
 
 
@@ -373,7 +358,7 @@ def test_outputs_http_kind(synth_http, workspace):
     assert outputs["alert_topic_arn"]["value"] == ref(synth_http, f"{workspace}-observability", "aws_sns_topic",
                                                       "alert_topic", "arn")
     assert outputs["dashboard_url"]["value"].endswith(f"#dashboards:name=serverless-app-{workspace}-overview")
-    assert outputs["api_url"]["value"] == xref(synth_http, workspace, "app", "aws_apigatewayv2_stage",
+    assert outputs["api_url"]["value"] == remote_ref(synth_http, workspace, "app", "aws_apigatewayv2_stage",
                                                "gateway/stage", "invoke_url")
     app_outputs = synth_http.stack(f"{workspace}-app")["output"]
     assert "api_key_id" not in app_outputs and "api_key_value" not in app_outputs

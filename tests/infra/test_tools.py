@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 
 from devtools.checkov import run_checkov
-from devtools.terraform import Terraform
 from modules.config import ENVIRONMENT_VARIABLES
 from tests.infra.conftest import SESSION_ENVIRONMENT
 from tests.infra.test_stacks import expected_stacks
@@ -45,13 +44,6 @@ def session_environment(**environ: str) -> dict[str, str]:
     synth's configuration and `environ`."""
     env = {k: v for k, v in os.environ.items() if k not in ENVIRONMENT_VARIABLES}
     return {**env, **SESSION_ENVIRONMENT, **environ}
-
-
-@pytest.fixture(scope="module")
-def terraform():
-    runner = Terraform()
-    yield runner
-    runner.close()
 
 
 @pytest.mark.terraform

@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from devtools.checkov import run_checkov
-from devtools.terraform import Terraform
 from modules.config import WORKSPACES
 from tests.infra.test_stacks import expected_stacks
 
@@ -22,13 +21,6 @@ HTTP_ONLY_STACKS = [f"{workspace}-{layer}" for workspace in WORKSPACES for layer
 
 def kind_independent_stacks() -> list[str]:
     return [s for s in expected_stacks() if s == "bootstrap" or s.split("-", 1)[1] in KIND_INDEPENDENT_LAYERS]
-
-
-@pytest.fixture(scope="module")
-def terraform():
-    runner = Terraform()
-    yield runner
-    runner.close()
 
 
 def test_http_kind_synthesizes_the_same_stacks(synth, synth_http):
