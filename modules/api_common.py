@@ -16,8 +16,8 @@ from modules.config import WorkspaceSettings
 from modules.function import Function
 from modules.log_archive import LogArchive
 
-__all__ = ["PUBLIC_ROUTES", "REQUEST_MODEL_NAMES", "REQUEST_SCHEMAS", "ROUTES", "ApiInputs", "access_log_format",
-           "build_access_logs", "allow_invoke", "path_id"]
+__all__ = ["PUBLIC_ROUTES", "REQUEST_MODEL_NAMES", "REQUEST_SCHEMAS", "ROUTES", "ApiInputs", "ApiOutputs",
+           "access_log_format", "build_access_logs", "allow_invoke", "path_id"]
 
 # Fields every access-log line carries, with the context variables both API kinds share.
 _SHARED_ACCESS_LOG_FIELDS = {
@@ -58,6 +58,20 @@ class ApiInputs:
     kms_key_arn: str
     api_function: Function
     log_bucket_arn: str
+
+
+@dataclass(frozen=True)
+class ApiOutputs:
+    """What the app stack and observability read from either API kind."""
+
+    api_id: str
+    url: str
+    # CloudWatch dimensions of the API's metrics, and the names of its metrics by role
+    # ("5xx", "4xx", "latency"): they differ between the REST and the HTTP kind.
+    metric_dimensions: dict[str, str]
+    metric_names: dict[str, str]
+    key_id: str | None = None  # the REST kind's API key; HTTP APIs have none
+    key_value: str | None = None
 
 
 def path_id(path: str) -> str:

@@ -36,6 +36,7 @@ from modules.api_common import (
     PUBLIC_ROUTES,
     ROUTES,
     ApiInputs,
+    ApiOutputs,
     access_log_format,
     allow_invoke,
     build_access_logs,
@@ -74,7 +75,9 @@ class HttpApi(Construct):
                 throttling_burst_limit=settings.api.throttle_burst_limit,
                 throttling_rate_limit=settings.api.throttle_rate_limit,
                 detailed_metrics_enabled=True))
-        self.invoke_url = self.stage.invoke_url
+        self.outputs = ApiOutputs(api_id=self.api.id, url=self.stage.invoke_url,
+                                  metric_dimensions={"ApiId": self.api.id, "Stage": "$default"},
+                                  metric_names={"5xx": "5xx", "4xx": "4xx", "latency": "Latency"})
         allow_invoke(self, inputs.api_function, self.api.execution_arn)
         if settings.api.domain_name and settings.api.certificate_arn:
             self._build_domain(settings.api.domain_name, settings.api.certificate_arn)

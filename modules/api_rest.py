@@ -51,6 +51,7 @@ from modules.api_common import (
     REST_ACCESS_LOG_FIELDS,
     ROUTES,
     ApiInputs,
+    ApiOutputs,
     access_log_format,
     allow_invoke,
     build_access_logs,
@@ -149,9 +150,12 @@ class RestApi(Construct):
             self._build_cors_preflight(path)
         self._build_gateway_responses()
         self.stage = self._build_stage()
-        self.invoke_url = self.stage.invoke_url
         allow_invoke(self, inputs.api_function, self.api.execution_arn)
-        self._build_usage_plan()
+        api_key = self._build_usage_plan()
+        self.outputs = ApiOutputs(api_id=self.api.id, url=self.stage.invoke_url,
+                                  metric_dimensions={"ApiName": self.api.name, "Stage": settings.workspace},
+                                  metric_names={"5xx": "5XXError", "4xx": "4XXError", "latency": "Latency"},
+                                  key_id=api_key.id, key_value=api_key.value)
         if settings.api.domain_name and settings.api.certificate_arn:
             self._build_domain(settings.api.domain_name, settings.api.certificate_arn)
         if settings.api.waf_enabled:
@@ -251,7 +255,7 @@ class RestApi(Construct):
                 cache_data_encrypted=True))
         return stage
 
-    def _build_usage_plan(self) -> None:
+    def _build_usage_plan(self) -> ApiGatewayApiKey:
         settings = self._inputs.settings
         plan = ApiGatewayUsagePlan(
             self, "usage_plan", name=settings.name("api-plan"),
@@ -259,9 +263,10 @@ class RestApi(Construct):
             throttle_settings=ApiGatewayUsagePlanThrottleSettings(burst_limit=settings.api.throttle_burst_limit,
                                                                   rate_limit=settings.api.throttle_rate_limit),
             quota_settings=ApiGatewayUsagePlanQuotaSettings(limit=settings.api.quota_per_month, period="MONTH"))
-        self.api_key = ApiGatewayApiKey(self, "api_key", name=settings.name("api-key"), enabled=True)
-        ApiGatewayUsagePlanKey(self, "usage_plan_key", key_id=self.api_key.id, key_type="API_KEY",
+        api_key = ApiGatewayApiKey(self, "api_key", name=settings.name("api-key"), enabled=True)
+        ApiGatewayUsagePlanKey(self, "usage_plan_key", key_id=api_key.id, key_type="API_KEY",
                                usage_plan_id=plan.id)
+        return api_key
 
     def _build_domain(self, domain_name: str, certificate_arn: str) -> None:
         domain = ApiGatewayDomainName(

@@ -25,36 +25,59 @@ from cdktf_cdktf_provider_aws.lambda_permission import LambdaPermission
 from cdktf_cdktf_provider_aws.s3_object import S3Object
 from constructs import Construct
 
-from modules.api_common import ApiInputs
+from modules.api_common import ApiInputs, ApiOutputs
 from modules.api_http import HttpApi
 from modules.api_rest import RestApi
 from modules.base_stack import LayerStack
-from modules.catalog import FUNCTIONS, FunctionSpec
+from modules.catalog import (
+    ALLOWED_ORIGINS,
+    EVENTS_TOPIC,
+    EVENTS_TOPIC_ARN,
+    FUNCTIONS,
+    IDEMPOTENCY_TABLE,
+    IDEMPOTENCY_TABLE_NAME,
+    STATE_MACHINE,
+    STATE_MACHINE_ARN,
+    TABLE,
+    TABLE_NAME,
+    ApiTrigger,
+    FunctionSpec,
+    ScheduleTrigger,
+    StreamTrigger,
+    WorkflowTask,
+    triggered_by,
+)
 from modules.config import WorkspaceSettings
-from modules.data import SCHEDULE_RULE_SUFFIX, DataLayer
+from modules.data import DataOutputs
 from modules.function import CodeLocation, Function, FunctionOptions
-from modules.iam import allow
-from modules.network import NetworkLayer
+from modules.iam import Statement, allow
+from modules.network import NetworkOutputs
 from modules.packaging import ROOT, Artifact, build_function, build_layer
-from modules.permissions import EVENTS_TOPIC, IDEMPOTENCY_TABLE, STATE_MACHINE, TABLE, handler_statements
 from modules.workflow import Workflow, WorkflowInputs, state_machine_arn
 
 BUILD_DIR = ROOT / "build"
-WORKFLOW_TASKS = ("validate", "process", "notify", "mark-failed")
-
-
-def schedule_rule_name(settings: WorkspaceSettings) -> str:
-    """Deterministic, so the data layer's schedule DLQ policy can name the rule."""
-    return settings.name(SCHEDULE_RULE_SUFFIX)
+# What the event source mapping reads the table stream with (the function's own role).
+STREAM_READ_ACTIONS = ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator",
+                       "dynamodb:ListStreams"]
 
 
 @dataclass(frozen=True)
 class AppInputs:
     settings: WorkspaceSettings
     kms_key_arn: str
-    data: DataLayer
-    network: NetworkLayer | None
+    data: DataOutputs
+    network: NetworkOutputs | None
     build_dir: Path = BUILD_DIR
+    functions: tuple[FunctionSpec, ...] = FUNCTIONS
+
+
+@dataclass(frozen=True)
+class AppOutputs:
+    """What observability reads from the app layer."""
+
+    function_names: dict[str, str]  # catalog name -> Lambda function name
+    state_machine_arn: str
+    api: ApiOutputs
 
 
 class AppLayer(Construct):
@@ -66,26 +89,37 @@ class AppLayer(Construct):
         settings = inputs.settings
         self._account_id = DataAwsCallerIdentity(self, "caller").account_id
         self._partition = DataAwsPartition(self, "partition").partition
-        self.artifacts = {spec.name: build_function(spec, inputs.build_dir) for spec in FUNCTIONS}
+        self.artifacts = {spec.name: build_function(spec, inputs.build_dir) for spec in inputs.functions}
         self.layer_artifact = build_layer(settings.app.lambda_architecture, settings.app.lambda_runtime,
                                           inputs.build_dir)
         self.layer = self._build_layer()
         self._handler_resources = self._resource_arns()
-        self.functions = {spec.name: self._build_function(spec) for spec in FUNCTIONS}
+        self.functions = {spec.name: self._build_function(spec) for spec in inputs.functions}
         self.workflow = Workflow(self, "workflow", WorkflowInputs(
             settings=settings, kms_key_arn=inputs.kms_key_arn,
-            task_alias_arns={name: self.functions[name].alias.arn for name in WORKFLOW_TASKS}))
-        self._build_schedule()
-        self._build_stream_mapping()
-        api_inputs = ApiInputs(settings, inputs.kms_key_arn, self.functions["api"],
-                               inputs.data.log_bucket.bucket.arn)
-        self.api: RestApi | HttpApi = (RestApi(self, "gateway", api_inputs) if settings.api.kind == "rest"
-                                       else HttpApi(self, "gateway", api_inputs))
+            task_alias_arns={spec.name: self.functions[spec.name].alias.arn
+                             for spec in triggered_by(WorkflowTask, inputs.functions)}))
+        for spec in triggered_by(ScheduleTrigger, inputs.functions):
+            self._build_schedule(spec)
+        for spec in triggered_by(StreamTrigger, inputs.functions):
+            self._build_stream_mapping(spec)
+        api = self._build_api()
+        self.outputs = AppOutputs(
+            function_names={name: function.function_name for name, function in self.functions.items()},
+            state_machine_arn=self.workflow.state_machine.arn, api=api.outputs)
+
+    def _build_api(self) -> RestApi | HttpApi:
+        [spec] = triggered_by(ApiTrigger, self._inputs.functions)  # the API has one function
+        settings = self._inputs.settings
+        api_inputs = ApiInputs(settings, self._inputs.kms_key_arn, self.functions[spec.name],
+                               self._inputs.data.log_bucket_arn)
+        kind = RestApi if settings.api.kind == "rest" else HttpApi
+        return kind(self, "gateway", api_inputs)
 
     def _upload(self, id_: str, artifact: Artifact) -> S3Object:
         asset = TerraformAsset(self, f"{id_}_asset", path=str(artifact.path), type=AssetType.FILE)
         return S3Object(
-            self, f"{id_}_object", bucket=self._inputs.data.code_bucket.bucket.bucket, key=artifact.key,
+            self, f"{id_}_object", bucket=self._inputs.data.code_bucket_name, key=artifact.key,
             source=asset.path, source_hash=artifact.sha256_hex,
             server_side_encryption="aws:kms", kms_key_id=self._inputs.kms_key_arn,
             content_type="application/zip")
@@ -102,10 +136,10 @@ class AppLayer(Construct):
     def _resource_arns(self) -> dict[str, list[str]]:
         data = self._inputs.data
         return {
-            TABLE: [data.table.arn, f"{data.table.arn}/index/*"],
-            IDEMPOTENCY_TABLE: [data.idempotency_table.arn],
+            TABLE: [data.table_arn, f"{data.table_arn}/index/*"],
+            IDEMPOTENCY_TABLE: [data.idempotency_table_arn],
             STATE_MACHINE: [self._state_machine_arn()],
-            EVENTS_TOPIC: [data.events_topic.arn],
+            EVENTS_TOPIC: [data.events_topic_arn],
         }
 
     def _state_machine_arn(self) -> str:
@@ -114,61 +148,65 @@ class AppLayer(Construct):
     def _environment(self, spec: FunctionSpec) -> dict[str, str]:
         data, settings = self._inputs.data, self._inputs.settings
         values = {
-            "TABLE_NAME": data.table.name,
-            "IDEMPOTENCY_TABLE_NAME": data.idempotency_table.name,
-            "STATE_MACHINE_ARN": self._state_machine_arn(),
-            "ALLOWED_ORIGINS": ",".join(settings.app.allowed_origins),
-            "EVENTS_TOPIC_ARN": data.events_topic.arn,
+            TABLE_NAME: data.table_name,
+            IDEMPOTENCY_TABLE_NAME: data.idempotency_table_name,
+            STATE_MACHINE_ARN: self._state_machine_arn(),
+            ALLOWED_ORIGINS: ",".join(settings.app.allowed_origins),
+            EVENTS_TOPIC_ARN: data.events_topic_arn,
         }
         return {name: values[name] for name in spec.environment}
+
+    def _runtime_statements(self, spec: FunctionSpec) -> list[Statement]:
+        """Grants a function needs because of how it is triggered, not what its code calls."""
+        if isinstance(spec.trigger, StreamTrigger):
+            # Poll-based event source mapping reads the stream with the function's role.
+            return [allow(STREAM_READ_ACTIONS, [self._inputs.data.table_stream_arn], sid="RuntimeStreamRead")]
+        return []
 
     def _build_function(self, spec: FunctionSpec) -> Function:
         inputs, settings = self._inputs, self._inputs.settings
         artifact = self.artifacts[spec.name]
-        uploaded = self._upload(f"{spec.name.replace('-', '_')}_code", artifact)
-        extra = []
-        if spec.name == "stream-consumer":
-            # Poll-based event source mapping reads the stream with the function's role.
-            extra.append(allow(["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator",
-                                "dynamodb:ListStreams"], [inputs.data.table.stream_arn],
-                               sid="RuntimeStreamRead"))
+        uploaded = self._upload(f"{spec.construct_id}_code", artifact)
         network = inputs.network
-        return Function(self, spec.name.replace("-", "_"), FunctionOptions(
+        return Function(self, spec.construct_id, FunctionOptions(
             settings=settings, name=spec.name, handler=spec.handler,
             code=CodeLocation(bucket=uploaded.bucket, key=uploaded.key, object_version=uploaded.version_id,
                               sha256_b64=artifact.sha256_b64),
-            sizing=settings.app.sizing(spec.name),
+            sizing=settings.app.sizing(spec.name, inputs.functions),
             kms_key_arn=inputs.kms_key_arn,
-            dead_letter_queue_arn=inputs.data.dead_letter_queues[spec.name].arn,
+            dead_letter_queue_arn=inputs.data.dead_letter_queue_arns[spec.name],
             layer_arns=[self.layer.arn],
             environment=self._environment(spec),
-            handler_statements=handler_statements(spec.name, self._handler_resources),
-            subnet_ids=[s.id for s in network.private_subnets] if network else None,
-            security_group_ids=[network.lambda_security_group.id] if network else None,
-            asynchronous=spec.name == "digest",
-            extra_statements=extra,
+            handler_statements=spec.handler_statements(self._handler_resources),
+            subnet_ids=list(network.private_subnet_ids) if network else None,
+            security_group_ids=[network.lambda_security_group_id] if network else None,
+            asynchronous=spec.asynchronous,
+            extra_statements=self._runtime_statements(spec),
         ))
 
-    def _build_schedule(self) -> None:
-        settings, digest = self._inputs.settings, self.functions["digest"]
-        rule = CloudwatchEventRule(self, "digest_schedule", name=schedule_rule_name(settings),
-                                   description="Daily digest of created items",
+    def _build_schedule(self, spec: FunctionSpec) -> None:
+        assert isinstance(spec.trigger, ScheduleTrigger)
+        settings, function, key = self._inputs.settings, self.functions[spec.name], spec.construct_id
+        rule = CloudwatchEventRule(self, f"{key}_schedule", name=settings.name(spec.trigger.rule),
+                                   description=spec.trigger.description,
                                    schedule_expression=settings.app.schedule_expression)
         CloudwatchEventTarget(
-            self, "digest_target", rule=rule.name, arn=digest.alias.arn, target_id="digest",
+            self, f"{key}_target", rule=rule.name, arn=function.alias.arn, target_id=spec.name,
             retry_policy=CloudwatchEventTargetRetryPolicy(maximum_event_age_in_seconds=3600,
                                                           maximum_retry_attempts=3),
             dead_letter_config=CloudwatchEventTargetDeadLetterConfig(
-                arn=self._inputs.data.dead_letter_queues["schedule"].arn))
-        LambdaPermission(self, "digest_invoke_permission", statement_id="AllowDigestSchedule",
+                arn=self._inputs.data.dead_letter_queue_arns[spec.trigger.queue]))
+        statement = "Allow" + "".join(part.title() for part in spec.name.split("-")) + "Schedule"
+        LambdaPermission(self, f"{key}_invoke_permission", statement_id=statement,
                          action="lambda:InvokeFunction", principal="events.amazonaws.com",
-                         function_name=digest.function.function_name, qualifier=digest.alias.name,
+                         function_name=function.function.function_name, qualifier=function.alias.name,
                          source_arn=rule.arn)
 
-    def _build_stream_mapping(self) -> None:
-        app, consumer = self._inputs.settings.app, self.functions["stream-consumer"]
+    def _build_stream_mapping(self, spec: FunctionSpec) -> None:
+        assert isinstance(spec.trigger, StreamTrigger)
+        app, consumer = self._inputs.settings.app, self.functions[spec.name]
         LambdaEventSourceMapping(
-            self, "stream_mapping", event_source_arn=self._inputs.data.table.stream_arn,
+            self, f"{spec.trigger.id_prefix}_mapping", event_source_arn=self._inputs.data.table_stream_arn,
             function_name=consumer.alias.arn, starting_position="LATEST",
             batch_size=app.stream_batch_size,
             maximum_batching_window_in_seconds=app.stream_batching_window_seconds,
@@ -177,23 +215,26 @@ class AppLayer(Construct):
             function_response_types=["ReportBatchItemFailures"],
             destination_config=LambdaEventSourceMappingDestinationConfig(
                 on_failure=LambdaEventSourceMappingDestinationConfigOnFailure(
-                    destination_arn=self._inputs.data.dead_letter_queues["stream-consumer"].arn)),
+                    destination_arn=self._inputs.data.dead_letter_queue_arns[spec.name])),
             depends_on=[consumer.policy])
 
 
 class AppStack(LayerStack):
     """`<workspace>-app`."""
 
-    def __init__(self, scope: Construct, settings: WorkspaceSettings, kms_key_arn: str, data: DataLayer,
-                 network: NetworkLayer | None, build_dir: Path = BUILD_DIR) -> None:
+    def __init__(self, scope: Construct, settings: WorkspaceSettings, kms_key_arn: str, data: DataOutputs,
+                 network: NetworkOutputs | None, build_dir: Path = BUILD_DIR,
+                 functions: tuple[FunctionSpec, ...] = FUNCTIONS) -> None:
         super().__init__(scope, settings, "app")
-        self.app = AppLayer(self, "app", AppInputs(settings, kms_key_arn, data, network, build_dir))
-        for name, function in self.app.functions.items():
+        app = AppLayer(self, "app", AppInputs(settings, kms_key_arn, data, network, build_dir, functions))
+        self.outputs = app.outputs
+        for name, function in app.functions.items():
             TerraformOutput(self, f"{name.replace('-', '_')}_function_name", value=function.function.function_name)
-        TerraformOutput(self, "api_alias_arn", value=self.app.functions["api"].alias.arn)
-        TerraformOutput(self, "state_machine_arn", value=self.app.workflow.state_machine.arn)
-        TerraformOutput(self, "api_url", value=self.app.api.invoke_url)
-        TerraformOutput(self, "api_id", value=self.app.api.api.id)
-        if isinstance(self.app.api, RestApi):
-            TerraformOutput(self, "api_key_id", value=self.app.api.api_key.id)
-            TerraformOutput(self, "api_key_value", value=self.app.api.api_key.value, sensitive=True)
+        [api_spec] = triggered_by(ApiTrigger, functions)
+        TerraformOutput(self, "api_alias_arn", value=app.functions[api_spec.name].alias.arn)
+        TerraformOutput(self, "state_machine_arn", value=self.outputs.state_machine_arn)
+        TerraformOutput(self, "api_url", value=self.outputs.api.url)
+        TerraformOutput(self, "api_id", value=self.outputs.api.api_id)
+        if self.outputs.api.key_id is not None:
+            TerraformOutput(self, "api_key_id", value=self.outputs.api.key_id)
+            TerraformOutput(self, "api_key_value", value=self.outputs.api.key_value, sensitive=True)

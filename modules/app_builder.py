@@ -6,6 +6,7 @@ from cdktf import App
 
 from modules.app import AppStack
 from modules.bootstrap import BootstrapStack
+from modules.catalog import FUNCTIONS, FunctionSpec
 from modules.config import WorkspaceSettings
 from modules.data import DataStack
 from modules.network import NetworkStack
@@ -13,22 +14,23 @@ from modules.observability import ObservabilityStack
 from modules.security import SecurityStack
 
 
-def build_workspace(app: App, settings: WorkspaceSettings) -> None:
-    """All layer stacks of one workspace; cross-stack values flow as cdktf references."""
-    security = SecurityStack(app, settings)
-    kms_key_arn = security.security.key.arn
-    network = NetworkStack(app, settings, kms_key_arn).network if settings.network.enabled else None
-    data = DataStack(app, settings, kms_key_arn).data
-    application = AppStack(app, settings, kms_key_arn, data, network).app
-    ObservabilityStack(app, settings, kms_key_arn, data, application)
+def build_workspace(app: App, settings: WorkspaceSettings, functions: tuple[FunctionSpec, ...] = FUNCTIONS) -> None:
+    """All layer stacks of one workspace; each layer reads the small typed outputs of the
+    layers before it, and cdktf turns them into cross-stack references."""
+    kms_key_arn = SecurityStack(app, settings).outputs.kms_key_arn
+    network = NetworkStack(app, settings, kms_key_arn).outputs if settings.network.enabled else None
+    data = DataStack(app, settings, kms_key_arn, functions).outputs
+    application = AppStack(app, settings, kms_key_arn, data, network, functions=functions).outputs
+    ObservabilityStack(app, settings, kms_key_arn, data, application, functions)
 
 
-def build_app(workspaces: list[WorkspaceSettings], outdir: str | None = None) -> App:
-    """The App for the given workspaces. `bootstrap` is built from the first one's
-    account-level values (project, region, state bucket)."""
+def build_app(workspaces: list[WorkspaceSettings], outdir: str | None = None,
+              functions: tuple[FunctionSpec, ...] = FUNCTIONS) -> App:
+    """The App for the given workspaces and functions (the catalog by default). `bootstrap`
+    is built from the first one's account-level values (project, region, state bucket)."""
     app = App(outdir=outdir, skip_validation=False) if outdir else App()
     real = [s for s in workspaces if s.emulator_endpoint is None]
     BootstrapStack(app, (real or workspaces)[0])
     for settings in workspaces:
-        build_workspace(app, settings)
+        build_workspace(app, settings, functions)
     return app

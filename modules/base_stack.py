@@ -10,6 +10,7 @@ from cdktf import LocalBackend, S3Backend, S3BackendEndpointConfig, TerraformSta
 from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTags, AwsProviderEndpoints
 from constructs import Construct
 
+from handlers.shared.constants import EMULATOR_ACCESS_KEY_ID, EMULATOR_SECRET_ACCESS_KEY
 from modules.config import WorkspaceSettings
 
 REQUIRED_TERRAFORM_VERSION = ">= 1.10"  # S3-native state locking (use_lockfile)
@@ -19,8 +20,7 @@ EMULATED_SERVICES = (
     "apigateway", "apigatewayv2", "appautoscaling", "cloudwatch", "cloudwatchlogs", "dynamodb", "ec2",
     "events", "firehose", "iam", "kms", "lambda_", "s3", "sns", "sqs", "sfn", "sts", "wafv2",
 )
-# The emulator accepts any credentials; these are its documented test values.
-EMULATOR_CREDENTIALS = {"access_key": "test", "secret_key": "test"}
+EMULATOR_CREDENTIALS = {"access_key": EMULATOR_ACCESS_KEY_ID, "secret_key": EMULATOR_SECRET_ACCESS_KEY}
 
 
 def state_key(settings: WorkspaceSettings, layer: str) -> str:

@@ -12,9 +12,14 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Mapping
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from handlers.shared.constants import DEFAULT_EMULATOR_ENDPOINT, DEFAULT_PROJECT, DEFAULT_REGION
+from modules.catalog import FUNCTIONS, FunctionSpec
+from modules.catalog import function as catalog_function
+from modules.config_errors import ConfigError, describe
 
 WORKSPACES: tuple[str, ...] = ("local", "dev", "staging", "prod")
 Workspace = Literal["local", "dev", "staging", "prod"]
@@ -27,13 +32,13 @@ LOG_RETENTION_DAYS: tuple[int, ...] = (
 # The documented environment-variable interface (README "Configuration").
 ENVIRONMENT_VARIABLES: dict[str, str] = {
     "WORKSPACES": "comma-separated workspaces to synthesize (default: all of local, dev, staging, prod)",
-    "PROJECT_NAME": "project name used in every resource name (default: serverless-app)",
-    "DEPLOY_REGION": "AWS region (default: us-west-2)",
+    "PROJECT_NAME": f"project name used in every resource name (default: {DEFAULT_PROJECT})",
+    "DEPLOY_REGION": f"AWS region (default: {DEFAULT_REGION})",
     "STATE_BUCKET": "Terraform state bucket (default: {project}-tfstate-{region})",
     "ALERT_EMAILS": "comma-separated e-mail addresses subscribed to the alert topic",
     "API_DOMAIN_NAME": "optional custom API domain (set together with API_CERTIFICATE_ARN)",
     "API_CERTIFICATE_ARN": "ACM certificate ARN for API_DOMAIN_NAME",
-    "EMULATOR_ENDPOINT": "AWS emulator endpoint used by the local workspace (default: http://127.0.0.1:4566)",
+    "EMULATOR_ENDPOINT": f"AWS emulator endpoint used by the local workspace (default: {DEFAULT_EMULATOR_ENDPOINT})",
     "VPC_CIDR": "overrides the VPC CIDR of every selected workspace (default: per workspace)",
     "API_KIND": "rest (default: REST API with keys and usage plans) or http (HTTP API variant)",
 }
@@ -46,14 +51,6 @@ _ACM_ARN = re.compile(r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-
 _DOMAIN = re.compile(r"^(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 
 
-class ConfigError(ValueError):
-    """Raised with one line per configuration problem: field, value, what is allowed."""
-
-    def __init__(self, problems: list[str]) -> None:
-        self.problems = problems
-        super().__init__("invalid configuration:\n" + "\n".join(f"  - {p}" for p in problems))
-
-
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -62,8 +59,8 @@ MemoryMb = Annotated[int, Field(ge=128, le=10240, description="Lambda memory, 12
 TimeoutSeconds = Annotated[int, Field(ge=1, le=900, description="Lambda timeout, 1-900 s")]
 
 
-class FunctionSettings(_Frozen):
-    """Sizing of one Lambda function."""
+class FunctionSizing(_Frozen):
+    """Memory, timeout and reserved concurrency of one Lambda function."""
 
     memory_mb: MemoryMb = 256
     timeout_seconds: TimeoutSeconds = 30
@@ -157,8 +154,8 @@ class AppSettings(_Frozen):
     lambda_runtime: Literal["python3.11", "python3.12", "python3.13"] = "python3.13"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     # Sizing per class of function (`kind` in modules/catalog.py), then per function by name.
-    api_function: FunctionSettings = FunctionSettings(memory_mb=512, timeout_seconds=29, reserved_concurrency=50)
-    task_function: FunctionSettings = FunctionSettings(memory_mb=512, timeout_seconds=30)
+    api_function: FunctionSizing = FunctionSizing(memory_mb=512, timeout_seconds=29, reserved_concurrency=50)
+    task_function: FunctionSizing = FunctionSizing(memory_mb=512, timeout_seconds=30)
     function_overrides: dict[str, FunctionOverride] = {}
     schedule_expression: str = "rate(1 day)"
     stream_batch_size: int = Field(default=100, ge=1, le=10000)
@@ -170,20 +167,16 @@ class AppSettings(_Frozen):
     @field_validator("function_overrides")
     @classmethod
     def _known_functions(cls, value: dict[str, FunctionOverride]) -> dict[str, FunctionOverride]:
-        from modules.catalog import FUNCTIONS  # pure data module; imported here to keep config's imports minimal
-
         allowed = [spec.name for spec in FUNCTIONS]
         for name in value:
             if name not in allowed:
                 raise ValueError(f"function_overrides key {name!r} is not a function; allowed: {', '.join(allowed)}")
         return value
 
-    def sizing(self, function: str) -> FunctionSettings:
+    def sizing(self, function: str, functions: tuple[FunctionSpec, ...] = FUNCTIONS) -> FunctionSizing:
         """Memory, timeout and reserved concurrency of one function (by catalog name):
         its class default (`api_function`/`task_function`) with its override applied."""
-        from modules.catalog import function as catalog_function
-
-        base = self.api_function if catalog_function(function).kind == "api" else self.task_function
+        base = self.api_function if catalog_function(function, functions).kind == "api" else self.task_function
         override = self.function_overrides.get(function)
         if override is None:
             return base
@@ -197,8 +190,8 @@ class AppSettings(_Frozen):
         return value
 
 
-class ApiSettings(_Frozen):
-    """Settings the API layer reads."""
+class GatewaySettings(_Frozen):
+    """API Gateway settings: kind, throttling, quota, cache, WAF, logging, custom domain."""
 
     kind: Literal["rest", "http"] = "rest"
     throttle_burst_limit: int = Field(default=5000, ge=1, le=10000)
@@ -216,7 +209,7 @@ class ApiSettings(_Frozen):
     certificate_arn: str | None = None
 
     @model_validator(mode="after")
-    def _domain_pair(self) -> ApiSettings:
+    def _domain_pair(self) -> GatewaySettings:
         if (self.domain_name is None) != (self.certificate_arn is None):
             def shown(value: str | None) -> str:
                 return "not set" if value is None else repr(value)
@@ -231,46 +224,58 @@ class ApiSettings(_Frozen):
         return self
 
 
-class AlarmSettings(_Frozen):
-    """Alarm thresholds (reference figures) and evaluation periods (each a count of 5-minute
-    periods). Every number an alarm uses comes from here."""
+class AlarmRule(_Frozen):
+    """When one alarm fires: above `threshold` for `periods` consecutive 5-minute periods."""
 
-    function_errors: int = Field(default=10, ge=0)
-    function_errors_periods: int = Field(default=2, ge=1, le=24)
-    function_throttles: int = Field(default=5, ge=0)
-    function_throttles_periods: int = Field(default=1, ge=1, le=24)
-    duration_p99_fraction_of_timeout: float = Field(default=0.8, gt=0, le=1)
-    duration_p99_periods: int = Field(default=1, ge=1, le=24)
-    api_5xx: int = Field(default=10, ge=0)
-    api_5xx_periods: int = Field(default=1, ge=1, le=24)
-    api_4xx_rate: float = Field(default=0.05, gt=0, le=1)
-    api_4xx_periods: int = Field(default=2, ge=1, le=24)
-    api_latency_p99_ms: int = Field(default=2000, ge=1)
-    api_latency_p99_periods: int = Field(default=1, ge=1, le=24)
-    table_throttled_requests: int = Field(default=10, ge=0)
-    table_throttled_requests_periods: int = Field(default=1, ge=1, le=24)
-    table_system_errors: int = Field(default=0, ge=0)
-    table_system_errors_periods: int = Field(default=1, ge=1, le=24)
-    # Compared with >=: one message in a dead-letter queue is already an incident.
-    dlq_visible_messages: int = Field(default=1, ge=1)
-    dlq_visible_periods: int = Field(default=1, ge=1, le=24)
-    state_machine_failed: int = Field(default=5, ge=0)
-    state_machine_failed_periods: int = Field(default=1, ge=1, le=24)
-    # Compared with >=: any timed-out or throttled execution is reported.
-    state_machine_timed_out: int = Field(default=1, ge=1)
-    state_machine_timed_out_periods: int = Field(default=1, ge=1, le=24)
-    state_machine_throttled: int = Field(default=1, ge=1)
-    state_machine_throttled_periods: int = Field(default=1, ge=1, le=24)
-    stream_iterator_age_ms: int = Field(default=60_000, ge=1000)
-    stream_iterator_age_periods: int = Field(default=1, ge=1, le=24)
+    threshold: float = Field(ge=0)
+    periods: int = Field(default=1, ge=1, le=24)
+
+
+class AnyOccurrenceRule(AlarmRule):
+    """Compared with >=: a threshold of 1 reports every occurrence."""
+
+    threshold: float = Field(default=1, ge=1)
+
+
+class FractionRule(AlarmRule):
+    """A threshold that is a share: of requests, or of a function's timeout."""
+
+    threshold: float = Field(gt=0, le=1)
+
+
+class MillisecondsRule(AlarmRule):
+    """A threshold in milliseconds (latency, record age)."""
+
+    threshold: float = Field(ge=1)
+
+
+class AlarmSettings(_Frozen):
+    """Every number an alarm uses: one rule per alarm family (reference figures)."""
+
+    function_errors: AlarmRule = AlarmRule(threshold=10, periods=2)
+    function_throttles: AlarmRule = AlarmRule(threshold=5, periods=1)
+    # A share of each function's own timeout.
+    function_duration_p99: FractionRule = FractionRule(threshold=0.8, periods=1)
+    api_5xx: AlarmRule = AlarmRule(threshold=10, periods=1)
+    api_4xx_rate: FractionRule = FractionRule(threshold=0.05, periods=2)
+    api_latency_p99_ms: MillisecondsRule = MillisecondsRule(threshold=2000, periods=1)
+    table_throttled_requests: AlarmRule = AlarmRule(threshold=10, periods=1)
+    table_system_errors: AlarmRule = AlarmRule(threshold=0, periods=1)
+    # One message in a dead-letter queue is already an incident.
+    dlq_visible_messages: AnyOccurrenceRule = AnyOccurrenceRule(threshold=1, periods=1)
+    state_machine_failed: AlarmRule = AlarmRule(threshold=5, periods=1)
+    # Any timed-out or throttled execution is reported.
+    state_machine_timed_out: AnyOccurrenceRule = AnyOccurrenceRule(threshold=1, periods=1)
+    state_machine_throttled: AnyOccurrenceRule = AnyOccurrenceRule(threshold=1, periods=1)
+    stream_iterator_age_ms: MillisecondsRule = MillisecondsRule(threshold=60_000, periods=1)
 
 
 class WorkspaceSettings(_Frozen):
     """Everything one workspace's layer stacks are built from."""
 
     workspace: Workspace
-    project: str = "serverless-app"
-    region: str = "us-west-2"
+    project: str = DEFAULT_PROJECT
+    region: str = DEFAULT_REGION
     state_bucket: str
     alert_emails: tuple[str, ...] = ()
     emulator_endpoint: str | None = None
@@ -283,7 +288,7 @@ class WorkspaceSettings(_Frozen):
     network: NetworkSettings = NetworkSettings()
     data: DataSettings = DataSettings()
     app: AppSettings = AppSettings()
-    api: ApiSettings = ApiSettings()
+    api: GatewaySettings = GatewaySettings()
     alarms: AlarmSettings = AlarmSettings()
 
     @field_validator("project")
@@ -427,75 +432,12 @@ def _split(raw: str | None) -> tuple[str, ...]:
     return tuple(part.strip() for part in (raw or "").split(",") if part.strip())
 
 
-# Settings fields that come from an environment variable: problems with them are
-# reported under the variable's name, once, however many workspaces are selected.
-_FIELD_TO_VARIABLE = {
-    "project": "PROJECT_NAME",
-    "region": "DEPLOY_REGION",
-    "state_bucket": "STATE_BUCKET",
-    "alert_emails": "ALERT_EMAILS",
-    "emulator_endpoint": "EMULATOR_ENDPOINT",
-    "network.vpc_cidr": "VPC_CIDR",
-    "api": "API_DOMAIN_NAME/API_CERTIFICATE_ARN",
-    "api.kind": "API_KIND",
-}
-
-
-_BOUND_ERRORS = ("greater_than_equal", "greater_than", "less_than_equal", "less_than")
-
-
-def _nested_model(annotation: Any) -> type[BaseModel] | None:
-    candidates = (annotation, *get_args(annotation))
-    return next((c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)), None)
-
-
-def _allowed_range(loc: tuple[int | str, ...]) -> str:
-    """The bounds of a numeric setting, read from the model itself (e.g. `128 to 10240`)."""
-    model: type[BaseModel] | None = WorkspaceSettings
-    for part in loc[:-1]:
-        field = model.model_fields.get(str(part)) if model else None
-        model = _nested_model(field.annotation) if field else None
-    field = model.model_fields.get(str(loc[-1])) if model else None
-    bounds = {name: getattr(rule, name) for rule in (field.metadata if field else ())
-              for name in ("ge", "gt", "le", "lt") if getattr(rule, name, None) is not None}
-    if "ge" in bounds and "le" in bounds:
-        return f"{bounds['ge']} to {bounds['le']}"
-    phrases = {"ge": "at least", "gt": "more than", "le": "at most", "lt": "less than"}
-    return ", ".join(f"{phrases[name]} {bound}" for name, bound in bounds.items())
-
-
-def _message(item: Any) -> str:
-    """Pydantic's text for one error, rephrased to end in what is allowed."""
-    if item["type"] in _BOUND_ERRORS:
-        return f"out of range; allowed: {_allowed_range(item['loc'])}"
-    if item["type"] == "literal_error":
-        return f"not a known value; allowed: {item['ctx']['expected']}"
-    return str(item["msg"]).removeprefix("Value error, ")
-
-
-def _describe(error: ValidationError, workspace: str, derived: frozenset[str] = frozenset()) -> list[str]:
-    """One line per problem: the variable (or workspace setting), the value, what is allowed.
-    A value the user did not set but that is derived from others (`derived`) is only
-    reported when nothing else is wrong: its error would blame a variable nobody set."""
-    found = [(item, ".".join(str(part) for part in item["loc"]) or "settings") for item in error.errors()]
-    if any(field not in derived for _item, field in found):
-        found = [(item, field) for item, field in found if field not in derived]
-    problems = []
-    for item, field in found:
-        value = item.get("input")
-        shown = "" if isinstance(value, (dict, tuple)) or field == "settings" else f" (value {value!r})"
-        variable = _FIELD_TO_VARIABLE.get(field)
-        where = f"{variable} ({field})" if variable else f"{workspace}: {field}"
-        problems.append(f"{where}{shown}: {_message(item)}")
-    return problems
-
-
 def settings_for(workspace: str, environ: Mapping[str, str],
                  overrides: Mapping[str, Any] | None = None) -> WorkspaceSettings:
     """Build and validate one workspace's settings from its defaults, `overrides` (a
     partial settings dict merged over the defaults) and the environment."""
-    project = environ.get("PROJECT_NAME") or "serverless-app"
-    region = environ.get("DEPLOY_REGION") or "us-west-2"
+    project = environ.get("PROJECT_NAME") or DEFAULT_PROJECT
+    region = environ.get("DEPLOY_REGION") or DEFAULT_REGION
     defaults = _deep_merge(_local_defaults() if workspace == "local" else _DEFAULTS[workspace], overrides or {})
     # The state bucket's default is derived from the project and the region.
     derived = frozenset() if environ.get("STATE_BUCKET") else frozenset({"state_bucket"})
@@ -505,7 +447,7 @@ def settings_for(workspace: str, environ: Mapping[str, str],
         "region": region,
         "state_bucket": environ.get("STATE_BUCKET") or f"{project}-tfstate-{region}",
         "alert_emails": _split(environ.get("ALERT_EMAILS")),
-        "emulator_endpoint": (environ.get("EMULATOR_ENDPOINT") or "http://127.0.0.1:4566")
+        "emulator_endpoint": (environ.get("EMULATOR_ENDPOINT") or DEFAULT_EMULATOR_ENDPOINT)
         if workspace == "local" else None,
     }
     if environ.get("VPC_CIDR"):
@@ -522,7 +464,7 @@ def settings_for(workspace: str, environ: Mapping[str, str],
     try:
         return WorkspaceSettings.model_validate(data)
     except ValidationError as err:
-        raise ConfigError(_describe(err, workspace, derived)) from None
+        raise ConfigError(describe(err, WorkspaceSettings, workspace, derived)) from None
 
 
 def load_settings(environ: Mapping[str, str]) -> list[WorkspaceSettings]:

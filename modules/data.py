@@ -27,21 +27,35 @@ from cdktf_cdktf_provider_aws.sqs_queue import SqsQueue
 from cdktf_cdktf_provider_aws.sqs_queue_policy import SqsQueuePolicy
 from constructs import Construct
 
+from handlers.shared.constants import ITEMS_INDEX
 from modules.base_stack import LayerStack
-from modules.catalog import dlq_names
+from modules.catalog import FUNCTIONS, FunctionSpec, ScheduleTrigger, dlq_names
 from modules.config import CapacitySettings, WorkspaceSettings
 from modules.iam import deny_insecure_transport, policy_document
 from modules.secure_bucket import SecureBucket, SecureBucketOptions
-
-TABLE_GSI = "GSI1"
-SCHEDULE_QUEUE = "schedule"
-SCHEDULE_RULE_SUFFIX = "digest-schedule"  # the app layer's EventBridge rule
 
 
 @dataclass(frozen=True)
 class DataInputs:
     settings: WorkspaceSettings
     kms_key_arn: str
+    functions: tuple[FunctionSpec, ...] = FUNCTIONS
+
+
+@dataclass(frozen=True)
+class DataOutputs:
+    """What later layers read from the data layer."""
+
+    table_name: str
+    table_arn: str
+    table_stream_arn: str
+    idempotency_table_name: str
+    idempotency_table_arn: str
+    code_bucket_name: str
+    log_bucket_arn: str
+    events_topic_arn: str
+    dead_letter_queue_arns: dict[str, str]  # queue short name (see catalog.dlq_names) -> ARN
+    dead_letter_queue_names: dict[str, str]
 
 
 class DataLayer(Construct):
@@ -62,7 +76,18 @@ class DataLayer(Construct):
         self.code_bucket.send_access_logs_to(self.log_bucket, "s3-access/code/")
         self.events_topic = SnsTopic(self, "events_topic", name=self._settings.name("events"),
                                      kms_master_key_id=self._kms_key_arn)
-        self.dead_letter_queues = {name: self._build_dlq(name) for name in dlq_names()}
+        # Undeliverable schedule events may be sent only by the rule of that schedule.
+        schedule_rules = {spec.trigger.queue: spec.trigger.rule for spec in inputs.functions
+                          if isinstance(spec.trigger, ScheduleTrigger)}
+        self.dead_letter_queues = {name: self._build_dlq(name, schedule_rules.get(name))
+                                   for name in dlq_names(inputs.functions)}
+        self.outputs = DataOutputs(
+            table_name=self.table.name, table_arn=self.table.arn, table_stream_arn=self.table.stream_arn,
+            idempotency_table_name=self.idempotency_table.name, idempotency_table_arn=self.idempotency_table.arn,
+            code_bucket_name=self.code_bucket.bucket.bucket, log_bucket_arn=self.log_bucket.bucket.arn,
+            events_topic_arn=self.events_topic.arn,
+            dead_letter_queue_arns={name: queue.arn for name, queue in self.dead_letter_queues.items()},
+            dead_letter_queue_names={name: queue.name for name, queue in self.dead_letter_queues.items()})
 
     def _lifecycle(self) -> TerraformResourceLifecycle | None:
         return TerraformResourceLifecycle(prevent_destroy=True) if self._protect else None
@@ -85,7 +110,7 @@ class DataLayer(Construct):
             read_capacity=read, write_capacity=write,
             attribute=[DynamodbTableAttribute(name=n, type="S") for n in ("pk", "sk", "gsi1pk", "gsi1sk")],
             global_secondary_index=[DynamodbTableGlobalSecondaryIndex(
-                name=TABLE_GSI, hash_key="gsi1pk", range_key="gsi1sk", projection_type="ALL",
+                name=ITEMS_INDEX, hash_key="gsi1pk", range_key="gsi1sk", projection_type="ALL",
                 read_capacity=read, write_capacity=write)],
             stream_enabled=True, stream_view_type="NEW_AND_OLD_IMAGES",
             ttl=DynamodbTableTtl(attribute_name="expires_at", enabled=True),
@@ -100,7 +125,7 @@ class DataLayer(Construct):
         table_resource = f"table/{self.table.name}"
         targets = {
             "table": table_resource,
-            "gsi1": f"{table_resource}/index/{TABLE_GSI}",
+            "gsi1": f"{table_resource}/index/{ITEMS_INDEX}",
         }
         for scope_name, resource_id in targets.items():
             dimension_prefix = "table" if scope_name == "table" else "index"
@@ -170,15 +195,15 @@ class DataLayer(Construct):
             force_destroy=not self._protect,
         ))
 
-    def _build_dlq(self, name: str) -> SqsQueue:
+    def _build_dlq(self, name: str, schedule_rule: str | None) -> SqsQueue:
         queue = SqsQueue(self, f"dlq_{name.replace('-', '_')}", name=self._settings.name(f"{name}-dlq"),
                          kms_master_key_id=self._kms_key_arn, kms_data_key_reuse_period_seconds=300,
                          message_retention_seconds=self._settings.data.dlq_retention_seconds)
         statements = [deny_insecure_transport([queue.arn], service="sqs")]
-        if name == SCHEDULE_QUEUE:
-            # EventBridge delivers undeliverable schedule events here, only from the digest rule.
+        if schedule_rule is not None:
+            # EventBridge delivers undeliverable schedule events here, only from that schedule's rule.
             rule_arn = (f"arn:aws:events:{self._settings.region}:{self._account_id}:rule/"
-                        f"{self._settings.name(SCHEDULE_RULE_SUFFIX)}")
+                        f"{self._settings.name(schedule_rule)}")
             statements.append({
                 "Sid": "ScheduleDeadLetters", "Effect": "Allow",
                 "Principal": {"Service": "events.amazonaws.com"}, "Action": "sqs:SendMessage",
@@ -192,12 +217,14 @@ class DataLayer(Construct):
 class DataStack(LayerStack):
     """`<workspace>-data`."""
 
-    def __init__(self, scope: Construct, settings: WorkspaceSettings, kms_key_arn: str) -> None:
+    def __init__(self, scope: Construct, settings: WorkspaceSettings, kms_key_arn: str,
+                 functions: tuple[FunctionSpec, ...] = FUNCTIONS) -> None:
         super().__init__(scope, settings, "data")
-        self.data = DataLayer(self, "data", DataInputs(settings, kms_key_arn))
-        TerraformOutput(self, "table_name", value=self.data.table.name)
-        TerraformOutput(self, "table_stream_arn", value=self.data.table.stream_arn)
-        TerraformOutput(self, "idempotency_table_name", value=self.data.idempotency_table.name)
-        TerraformOutput(self, "code_bucket_name", value=self.data.code_bucket.bucket.bucket)
-        TerraformOutput(self, "log_bucket_name", value=self.data.log_bucket.bucket.bucket)
-        TerraformOutput(self, "events_topic_arn", value=self.data.events_topic.arn)
+        data = DataLayer(self, "data", DataInputs(settings, kms_key_arn, functions))
+        self.outputs = data.outputs
+        TerraformOutput(self, "table_name", value=self.outputs.table_name)
+        TerraformOutput(self, "table_stream_arn", value=self.outputs.table_stream_arn)
+        TerraformOutput(self, "idempotency_table_name", value=self.outputs.idempotency_table_name)
+        TerraformOutput(self, "code_bucket_name", value=self.outputs.code_bucket_name)
+        TerraformOutput(self, "log_bucket_name", value=data.log_bucket.bucket.bucket)
+        TerraformOutput(self, "events_topic_arn", value=self.outputs.events_topic_arn)

@@ -24,10 +24,10 @@ from cdktf_cdktf_provider_aws.lambda_function_event_invoke_config import (
 )
 from constructs import Construct
 
-from modules.config import FunctionSettings, WorkspaceSettings
+from handlers.shared.constants import LIVE_ALIAS
+from modules.catalog import AsyncInvocation
+from modules.config import FunctionSizing, WorkspaceSettings
 from modules.iam import Statement, allow, assume_role_policy, policy_document
-
-ALIAS_NAME = "live"
 
 # Actions a function needs only because of how it runs, not because its code calls them.
 # Each has no resource-level permission (Resource "*"), with the reason.
@@ -58,15 +58,15 @@ class FunctionOptions:
     name: str  # short name, e.g. "api"
     handler: str
     code: CodeLocation
-    sizing: FunctionSettings
+    sizing: FunctionSizing
     kms_key_arn: str
     dead_letter_queue_arn: str
     layer_arns: list[str]
     environment: dict[str, str]
-    handler_statements: list[Statement]  # what the handler's code calls (see modules/permissions.py)
+    handler_statements: list[Statement]  # what the handler's code calls (see modules/catalog.py)
     subnet_ids: list[str] | None = None
     security_group_ids: list[str] | None = None
-    asynchronous: bool = False  # invoked asynchronously: bounded retries + on-failure destination
+    asynchronous: AsyncInvocation | None = None  # bounded retries + on-failure destination
     extra_statements: list[Statement] = field(default_factory=list)
 
 
@@ -86,12 +86,13 @@ class Function(Construct):
         self.policy = IamRolePolicy(self, "policy", role=self.role.id, name="least-privilege",
                                     policy=policy_document(*self._statements(options)))
         self.function = self._build_function(options)
-        self.alias = LambdaAlias(self, "alias", name=ALIAS_NAME, function_name=self.function.function_name,
+        self.alias = LambdaAlias(self, "alias", name=LIVE_ALIAS, function_name=self.function.function_name,
                                  function_version=self.function.version)
-        if options.asynchronous:
+        if options.asynchronous is not None:
             LambdaFunctionEventInvokeConfig(
                 self, "async_config", function_name=self.function.function_name, qualifier=self.alias.name,
-                maximum_retry_attempts=2, maximum_event_age_in_seconds=3600,
+                maximum_retry_attempts=options.asynchronous.maximum_retry_attempts,
+                maximum_event_age_in_seconds=options.asynchronous.maximum_event_age_in_seconds,
                 destination_config=LambdaFunctionEventInvokeConfigDestinationConfig(
                     on_failure=LambdaFunctionEventInvokeConfigDestinationConfigOnFailure(
                         destination=options.dead_letter_queue_arn)))

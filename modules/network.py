@@ -58,6 +58,14 @@ class NetworkInputs:
     kms_key_arn: str
 
 
+@dataclass(frozen=True)
+class NetworkOutputs:
+    """What later layers read from the network layer: where functions are placed."""
+
+    private_subnet_ids: tuple[str, ...]
+    lambda_security_group_id: str
+
+
 class NetworkLayer(Construct):
     """VPC with public and private subnets in `az_count` AZs."""
 
@@ -82,6 +90,8 @@ class NetworkLayer(Construct):
         if net.interface_endpoints:
             self._build_interface_endpoints()
         self._build_flow_logs(inputs.kms_key_arn)
+        self.outputs = NetworkOutputs(private_subnet_ids=tuple(s.id for s in self.private_subnets),
+                                      lambda_security_group_id=self.lambda_security_group.id)
 
     def _subnet(self, tier: str, index: int, cidr: str, zones: list[str]) -> Subnet:
         return Subnet(self, f"{tier}_{index}", vpc_id=self.vpc.id, cidr_block=cidr,
@@ -165,7 +175,8 @@ class NetworkStack(LayerStack):
 
     def __init__(self, scope: Construct, settings: WorkspaceSettings, kms_key_arn: str) -> None:
         super().__init__(scope, settings, "network")
-        self.network = NetworkLayer(self, "network", NetworkInputs(settings, kms_key_arn))
-        TerraformOutput(self, "vpc_id", value=self.network.vpc.id)
-        TerraformOutput(self, "private_subnet_ids", value=[s.id for s in self.network.private_subnets])
-        TerraformOutput(self, "lambda_security_group_id", value=self.network.lambda_security_group.id)
+        network = NetworkLayer(self, "network", NetworkInputs(settings, kms_key_arn))
+        self.outputs = network.outputs
+        TerraformOutput(self, "vpc_id", value=network.vpc.id)
+        TerraformOutput(self, "private_subnet_ids", value=list(self.outputs.private_subnet_ids))
+        TerraformOutput(self, "lambda_security_group_id", value=self.outputs.lambda_security_group_id)

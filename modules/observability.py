@@ -20,12 +20,11 @@ from cdktf_cdktf_provider_aws.sns_topic_policy import SnsTopicPolicy
 from cdktf_cdktf_provider_aws.sns_topic_subscription import SnsTopicSubscription
 from constructs import Construct
 
-from modules.api_rest import RestApi
-from modules.app import AppLayer
+from modules.app import AppOutputs
 from modules.base_stack import LayerStack
-from modules.catalog import FUNCTIONS, dlq_names
-from modules.config import WorkspaceSettings
-from modules.data import DataLayer
+from modules.catalog import FUNCTIONS, FunctionSpec, StreamTrigger, dlq_names, triggered_by
+from modules.config import AlarmRule, WorkspaceSettings
+from modules.data import DataOutputs
 from modules.iam import deny_insecure_transport, policy_document
 
 PERIOD = 300  # seconds: every alarm evaluates 5-minute periods
@@ -85,6 +84,12 @@ class AlarmSpec:
     threshold: float
     periods: int
     statistic: str = "Sum"
+
+    @classmethod
+    def of(cls, id_: str, description: str, family: str, metric: str, namespace: str,
+           dimensions: dict[str, str], rule: AlarmRule, **options: Any) -> AlarmSpec:
+        """An alarm whose threshold and periods are one rule of AlarmSettings."""
+        return cls(id_, description, family, metric, namespace, dimensions, rule.threshold, rule.periods, **options)
     comparison: str = "GreaterThanThreshold"
     # When set, the alarm sums the metric over these values of the `Operation` dimension.
     operations: tuple[str, ...] = ()
@@ -94,76 +99,79 @@ class AlarmSpec:
         return TREAT_MISSING_DATA[self.family]
 
 
-def _function_alarm_specs(settings: WorkspaceSettings, targets: AlarmTargets) -> list[AlarmSpec]:
+def _function_alarm_specs(settings: WorkspaceSettings, targets: AlarmTargets,
+                          functions: tuple[FunctionSpec, ...]) -> list[AlarmSpec]:
     alarms, app = settings.alarms, settings.app
     specs: list[AlarmSpec] = []
-    for spec in FUNCTIONS:
+    for spec in functions:
         name = targets.functions[spec.name]
-        sizing = app.sizing(spec.name)  # the function's own timeout, overrides included
-        key = spec.name.replace("-", "_")
+        sizing = app.sizing(spec.name, functions)  # the function's own timeout, overrides included
+        key = spec.construct_id
         dims = {"FunctionName": name}
-        limit_ms = sizing.timeout_seconds * 1000 * alarms.duration_p99_fraction_of_timeout
+        duration = alarms.function_duration_p99
+        limit_ms = sizing.timeout_seconds * 1000 * duration.threshold
         specs += [
-            AlarmSpec(f"{key}_errors", f"{name}: errors", "function_errors", "Errors", "AWS/Lambda", dims,
-                      alarms.function_errors, alarms.function_errors_periods),
-            AlarmSpec(f"{key}_throttles", f"{name}: throttles", "function_throttles", "Throttles", "AWS/Lambda",
-                      dims, alarms.function_throttles, alarms.function_throttles_periods),
+            AlarmSpec.of(f"{key}_errors", f"{name}: errors", "function_errors", "Errors", "AWS/Lambda", dims,
+                         alarms.function_errors),
+            AlarmSpec.of(f"{key}_throttles", f"{name}: throttles", "function_throttles", "Throttles", "AWS/Lambda",
+                         dims, alarms.function_throttles),
             AlarmSpec(f"{key}_duration_p99", f"{name}: p99 duration above {limit_ms:.0f} ms", "function_duration",
-                      "Duration", "AWS/Lambda", dims, limit_ms, alarms.duration_p99_periods, statistic="p99"),
+                      "Duration", "AWS/Lambda", dims, limit_ms, duration.periods, statistic="p99"),
         ]
-    consumer = targets.functions["stream-consumer"]
-    specs.append(AlarmSpec("stream_iterator_age", f"{consumer}: stream records waiting too long",
-                           "stream_iterator_age", "IteratorAge", "AWS/Lambda", {"FunctionName": consumer},
-                           alarms.stream_iterator_age_ms, alarms.stream_iterator_age_periods, statistic="Maximum"))
+    for spec in triggered_by(StreamTrigger, functions):
+        assert isinstance(spec.trigger, StreamTrigger)
+        consumer = targets.functions[spec.name]
+        specs.append(AlarmSpec.of(f"{spec.trigger.id_prefix}_iterator_age",
+                                  f"{consumer}: stream records waiting too long", "stream_iterator_age",
+                                  "IteratorAge", "AWS/Lambda", {"FunctionName": consumer},
+                                  alarms.stream_iterator_age_ms, statistic="Maximum"))
     return specs
 
 
 def _api_alarm_specs(settings: WorkspaceSettings, targets: AlarmTargets) -> list[AlarmSpec]:
     alarms, dims, names = settings.alarms, targets.api_dimensions, targets.api_metrics
     return [
-        AlarmSpec("api_5xx", "API: server errors", "api_5xx", names["5xx"], "AWS/ApiGateway", dims,
-                  alarms.api_5xx, alarms.api_5xx_periods),
+        AlarmSpec.of("api_5xx", "API: server errors", "api_5xx", names["5xx"], "AWS/ApiGateway", dims,
+                     alarms.api_5xx),
         # The Average of the 4XX metric is the share of requests answered 4xx.
-        AlarmSpec("api_4xx_rate", "API: client error rate", "api_4xx_rate", names["4xx"], "AWS/ApiGateway", dims,
-                  alarms.api_4xx_rate, alarms.api_4xx_periods, statistic="Average"),
-        AlarmSpec("api_latency_p99", "API: p99 latency", "api_latency", names["latency"], "AWS/ApiGateway", dims,
-                  alarms.api_latency_p99_ms, alarms.api_latency_p99_periods, statistic="p99"),
+        AlarmSpec.of("api_4xx_rate", "API: client error rate", "api_4xx_rate", names["4xx"], "AWS/ApiGateway",
+                     dims, alarms.api_4xx_rate, statistic="Average"),
+        AlarmSpec.of("api_latency_p99", "API: p99 latency", "api_latency", names["latency"], "AWS/ApiGateway",
+                     dims, alarms.api_latency_p99_ms, statistic="p99"),
     ]
 
 
 def _state_alarm_specs(settings: WorkspaceSettings, targets: AlarmTargets) -> list[AlarmSpec]:
     alarms = settings.alarms
     table = {"TableName": targets.table_name}
+    at_least = {"comparison": "GreaterThanOrEqualToThreshold"}
     specs = [
-        AlarmSpec("table_throttledrequests", "table: ThrottledRequests", "table_errors", "ThrottledRequests",
-                  "AWS/DynamoDB", table, alarms.table_throttled_requests, alarms.table_throttled_requests_periods,
-                  operations=TABLE_OPERATIONS),
-        AlarmSpec("table_systemerrors", "table: SystemErrors", "table_errors", "SystemErrors", "AWS/DynamoDB",
-                  table, alarms.table_system_errors, alarms.table_system_errors_periods, operations=TABLE_OPERATIONS),
+        AlarmSpec.of("table_throttledrequests", "table: ThrottledRequests", "table_errors", "ThrottledRequests",
+                     "AWS/DynamoDB", table, alarms.table_throttled_requests, operations=TABLE_OPERATIONS),
+        AlarmSpec.of("table_systemerrors", "table: SystemErrors", "table_errors", "SystemErrors", "AWS/DynamoDB",
+                     table, alarms.table_system_errors, operations=TABLE_OPERATIONS),
     ]
-    specs += [AlarmSpec(f"dlq_{name.replace('-', '_')}_visible", f"{name} DLQ holds messages", "dlq_visible",
-                        "ApproximateNumberOfMessagesVisible", "AWS/SQS", {"QueueName": queue},
-                        alarms.dlq_visible_messages, alarms.dlq_visible_periods, statistic="Maximum",
-                        comparison="GreaterThanOrEqualToThreshold")
+    specs += [AlarmSpec.of(f"dlq_{name.replace('-', '_')}_visible", f"{name} DLQ holds messages", "dlq_visible",
+                           "ApproximateNumberOfMessagesVisible", "AWS/SQS", {"QueueName": queue},
+                           alarms.dlq_visible_messages, statistic="Maximum", **at_least)
               for name, queue in targets.queues.items()]
     machine = {"StateMachineArn": targets.state_machine_arn}
     specs += [
-        AlarmSpec("workflow_failed", "workflow: failed executions", "workflow_executions", "ExecutionsFailed",
-                  "AWS/States", machine, alarms.state_machine_failed, alarms.state_machine_failed_periods),
-        AlarmSpec("workflow_executionstimedout", "workflow: ExecutionsTimedOut", "workflow_executions",
-                  "ExecutionsTimedOut", "AWS/States", machine, alarms.state_machine_timed_out,
-                  alarms.state_machine_timed_out_periods, comparison="GreaterThanOrEqualToThreshold"),
-        AlarmSpec("workflow_executionthrottled", "workflow: ExecutionThrottled", "workflow_executions",
-                  "ExecutionThrottled", "AWS/States", machine, alarms.state_machine_throttled,
-                  alarms.state_machine_throttled_periods, comparison="GreaterThanOrEqualToThreshold"),
+        AlarmSpec.of("workflow_failed", "workflow: failed executions", "workflow_executions", "ExecutionsFailed",
+                     "AWS/States", machine, alarms.state_machine_failed),
+        AlarmSpec.of("workflow_executionstimedout", "workflow: ExecutionsTimedOut", "workflow_executions",
+                     "ExecutionsTimedOut", "AWS/States", machine, alarms.state_machine_timed_out, **at_least),
+        AlarmSpec.of("workflow_executionthrottled", "workflow: ExecutionThrottled", "workflow_executions",
+                     "ExecutionThrottled", "AWS/States", machine, alarms.state_machine_throttled, **at_least),
     ]
     return specs
 
 
-def alarm_specs(settings: WorkspaceSettings, targets: AlarmTargets) -> list[AlarmSpec]:
-    """Every alarm of a workspace: per function, the stream, the API, the table, each DLQ
-    and the workflow, with thresholds and evaluation periods from `settings.alarms`."""
-    return [*_function_alarm_specs(settings, targets), *_api_alarm_specs(settings, targets),
+def alarm_specs(settings: WorkspaceSettings, targets: AlarmTargets,
+                functions: tuple[FunctionSpec, ...] = FUNCTIONS) -> list[AlarmSpec]:
+    """Every alarm of a workspace: per function, per stream consumer, the API, the table,
+    each DLQ and the workflow, with thresholds and evaluation periods from `settings.alarms`."""
+    return [*_function_alarm_specs(settings, targets, functions), *_api_alarm_specs(settings, targets),
             *_state_alarm_specs(settings, targets)]
 
 
@@ -171,8 +179,9 @@ def alarm_specs(settings: WorkspaceSettings, targets: AlarmTargets) -> list[Alar
 class ObservabilityInputs:
     settings: WorkspaceSettings
     kms_key_arn: str
-    data: DataLayer
-    app: AppLayer
+    data: DataOutputs
+    app: AppOutputs
+    functions: tuple[FunctionSpec, ...] = FUNCTIONS
 
 
 class Observability(Construct):
@@ -181,7 +190,8 @@ class Observability(Construct):
         self._inputs = inputs
         self._settings = inputs.settings
         self.topic = self._build_topic()
-        self.alarms = [self._alarm(spec) for spec in alarm_specs(self._settings, self._targets())]
+        self.alarms = [self._alarm(spec)
+                       for spec in alarm_specs(self._settings, self._targets(), inputs.functions)]
         self.dashboard = CloudwatchDashboard(self, "dashboard", dashboard_name=self._settings.name("overview"),
                                              dashboard_body=json.dumps(self._dashboard(), sort_keys=True))
 
@@ -201,12 +211,10 @@ class Observability(Construct):
 
     def _targets(self) -> AlarmTargets:
         app, data = self._inputs.app, self._inputs.data
-        dims, names = self._api_dimensions()
         return AlarmTargets(
-            functions={spec.name: app.functions[spec.name].function_name for spec in FUNCTIONS},
-            api_dimensions=dims, api_metrics=names, table_name=data.table.name,
-            queues={name: queue.name for name, queue in data.dead_letter_queues.items()},
-            state_machine_arn=app.workflow.state_machine.arn)
+            functions=app.function_names, api_dimensions=app.api.metric_dimensions,
+            api_metrics=app.api.metric_names, table_name=data.table_name,
+            queues=data.dead_letter_queue_names, state_machine_arn=app.state_machine_arn)
 
     def _alarm(self, spec: AlarmSpec) -> CloudwatchMetricAlarm:
         percentile = spec.statistic.startswith("p")
@@ -231,22 +239,14 @@ class Observability(Construct):
             comparison_operator=spec.comparison, treat_missing_data=spec.treat_missing_data,
             alarm_actions=[self.topic.arn], ok_actions=[self.topic.arn], **metric)
 
-    def _api_dimensions(self) -> tuple[dict[str, str], dict[str, str]]:
-        api = self._inputs.app.api
-        if isinstance(api, RestApi):
-            dims = {"ApiName": api.api.name, "Stage": self._settings.workspace}
-            return dims, {"5xx": "5XXError", "4xx": "4XXError", "latency": "Latency"}
-        dims = {"ApiId": api.api.id, "Stage": "$default"}
-        return dims, {"5xx": "5xx", "4xx": "4xx", "latency": "Latency"}
-
     def _dashboard(self) -> dict[str, Any]:
-        region = self._settings.region
-        dims, names = self._api_dimensions()
-        api_dims = [v for pair in dims.items() for v in pair]
-        functions = [self._inputs.app.functions[s.name].function_name for s in FUNCTIONS]
-        table = self._inputs.data.table.name
-        queues = [self._inputs.data.dead_letter_queues[n].name for n in dlq_names()]
-        machine = self._inputs.app.workflow.state_machine.arn
+        region, app, data = self._settings.region, self._inputs.app, self._inputs.data
+        names = app.api.metric_names
+        api_dims = [v for pair in app.api.metric_dimensions.items() for v in pair]
+        functions = [app.function_names[s.name] for s in self._inputs.functions]
+        table = data.table_name
+        queues = [data.dead_letter_queue_names[n] for n in dlq_names(self._inputs.functions)]
+        machine = app.state_machine_arn
 
         def row(y: int, title: str, metrics: list[list[Any]], stat: str = "Sum") -> dict[str, Any]:
             return {"type": "metric", "x": 0, "y": y, "width": 24, "height": 6,
@@ -269,16 +269,16 @@ class Observability(Construct):
 class ObservabilityStack(LayerStack):
     """`<workspace>-observability`."""
 
-    def __init__(self, scope: Construct, settings: WorkspaceSettings, kms_key_arn: str, data: DataLayer,
-                 app: AppLayer) -> None:
+    def __init__(self, scope: Construct, settings: WorkspaceSettings, kms_key_arn: str, data: DataOutputs,
+                 app: AppOutputs, functions: tuple[FunctionSpec, ...] = FUNCTIONS) -> None:
         super().__init__(scope, settings, "observability")
-        self.observability = Observability(self, "observability",
-                                           ObservabilityInputs(settings, kms_key_arn, data, app))
+        observability = Observability(self, "observability",
+                                      ObservabilityInputs(settings, kms_key_arn, data, app, functions))
         region = settings.region
-        TerraformOutput(self, "alert_topic_arn", value=self.observability.topic.arn)
+        TerraformOutput(self, "alert_topic_arn", value=observability.topic.arn)
         TerraformOutput(self, "dashboard_url", value=(
             f"https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}"
             f"#dashboards:name={settings.name('overview')}"))
-        TerraformOutput(self, "api_url", value=app.api.invoke_url)
-        if isinstance(app.api, RestApi):
-            TerraformOutput(self, "api_key_id", value=app.api.api_key.id)
+        TerraformOutput(self, "api_url", value=app.api.url)
+        if app.api.key_id is not None:
+            TerraformOutput(self, "api_key_id", value=app.api.key_id)

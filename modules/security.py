@@ -23,8 +23,9 @@ KEY_USER_SERVICES = ("sns.amazonaws.com", "sqs.amazonaws.com", "cloudwatch.amazo
 
 @dataclass(frozen=True)
 class SecurityOutputs:
+    """What later layers read from the security layer."""
+
     kms_key_arn: str
-    kms_key_id: str
 
 
 def key_policy(account_id: str, partition: str, region: str) -> str:
@@ -75,7 +76,7 @@ class SecurityLayer(Construct):
             policy=key_policy(identity.account_id, partition.partition, settings.region),
         )
         KmsAlias(self, "alias", name=f"alias/{settings.name('main')}", target_key_id=self.key.key_id)
-        self.outputs = SecurityOutputs(kms_key_arn=self.key.arn, kms_key_id=self.key.key_id)
+        self.outputs = SecurityOutputs(kms_key_arn=self.key.arn)
 
 
 class SecurityStack(LayerStack):
@@ -83,6 +84,6 @@ class SecurityStack(LayerStack):
 
     def __init__(self, scope: Construct, settings: WorkspaceSettings) -> None:
         super().__init__(scope, settings, "security")
-        self.security = SecurityLayer(self, "security", settings)
-        TerraformOutput(self, "kms_key_arn", value=self.security.key.arn)
+        self.outputs = SecurityLayer(self, "security", settings).outputs
+        TerraformOutput(self, "kms_key_arn", value=self.outputs.kms_key_arn)
         TerraformOutput(self, "kms_alias_name", value=f"alias/{settings.name('main')}")

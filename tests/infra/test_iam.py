@@ -18,7 +18,6 @@ import pytest
 
 from modules.catalog import FUNCTIONS
 from modules.config import WORKSPACES
-from modules.permissions import HANDLER_GRANTS
 from tests.infra.conftest import SETTINGS
 from tests.infra.handler_scan import SETTING_RESOURCES, handler_actions, handler_grants
 from tests.infra.synthesized import remote_ref, unique_id
@@ -226,10 +225,9 @@ def test_managed_policy_attachments_are_allow_listed(synth):
 
 
 def test_scan_matches_the_declared_grants():
-    """No synth needed: modules/permissions.py declares exactly what the scan derives."""
+    """No synth needed: each catalog entry declares exactly what the scan derives."""
     for spec in FUNCTIONS:
-        declared = {(action, resource) for resource, actions in HANDLER_GRANTS[spec.name].items()
-                    for action in actions}
+        declared = {(action, resource) for resource, actions in spec.grants.items() for action in actions}
         assert {resource for _, resource in declared} <= set(SETTING_RESOURCES.values())
         scanned = handler_grants(spec.handler)
         assert not scanned.unresolved
@@ -247,10 +245,6 @@ def test_scan_sees_real_calls_on_the_right_resources():
     assert handler_grants("handlers.stream.consumer.lambda_handler").grants == {("sns:Publish", "events_topic")}
     assert handler_grants("handlers.workflow.validate.lambda_handler").grants == set()
     assert {a for a, _ in api} == handler_actions("handlers.api.app.lambda_handler")
-
-
-def test_grants_declared_for_every_function():
-    assert set(HANDLER_GRANTS) == {spec.name for spec in FUNCTIONS}
 
 
 def test_every_function_has_its_own_role(synth):

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from modules.catalog import FUNCTIONS, dlq_names
-from modules.config import WORKSPACES, AlarmSettings
+from modules.config import WORKSPACES, AlarmRule, AlarmSettings
 from modules.observability import TABLE_OPERATIONS, TREAT_MISSING_DATA, AlarmTargets, alarm_specs
 from tests.infra.conftest import SETTINGS
 from tests.infra.synthesized import fn, ref, remote_ref
@@ -21,8 +21,10 @@ def alarms(synth, workspace="dev"):
                                                          "aws_cloudwatch_metric_alarm").values()}
 
 
-def assert_metric_alarm(alarm, *, namespace, metric, dimensions, threshold, periods, statistic="Sum",
-                        comparison="GreaterThanThreshold"):
+def assert_metric_alarm(alarm, *, namespace, metric, dimensions, threshold=None, periods=None, rule=None,
+                        statistic="Sum", comparison="GreaterThanThreshold"):
+    if rule is not None:  # an AlarmRule of AlarmSettings gives both numbers
+        threshold, periods = rule.threshold, rule.periods
     assert (alarm["namespace"], alarm["metric_name"], alarm["dimensions"]) == (namespace, metric, dimensions)
     assert (alarm["threshold"], alarm["evaluation_periods"], alarm["period"]) == (threshold, periods, 300)
     assert alarm["comparison_operator"] == comparison
@@ -134,17 +136,15 @@ def test_function_and_stream_alarm_metrics(request, kind, workspace):
         sizing = SETTINGS[workspace].app.sizing(spec.name)
         dims = {"FunctionName": name}
         assert_metric_alarm(found[f"{prefix}{spec.name}-errors"], namespace="AWS/Lambda", metric="Errors",
-                            dimensions=dims, threshold=config.function_errors, periods=config.function_errors_periods)
+                            dimensions=dims, rule=config.function_errors)
         assert_metric_alarm(found[f"{prefix}{spec.name}-throttles"], namespace="AWS/Lambda", metric="Throttles",
-                            dimensions=dims, threshold=config.function_throttles,
-                            periods=config.function_throttles_periods)
+                            dimensions=dims, rule=config.function_throttles)
         assert_metric_alarm(found[f"{prefix}{spec.name}-duration-p99"], namespace="AWS/Lambda", metric="Duration",
                             dimensions=dims, threshold=sizing.timeout_seconds * 1000 * 0.8,
-                            periods=config.duration_p99_periods, statistic="p99")
+                            periods=config.function_duration_p99.periods, statistic="p99")
     assert_metric_alarm(found[f"{prefix}stream-iterator-age"], namespace="AWS/Lambda", metric="IteratorAge",
                         dimensions={"FunctionName": fn(synth, workspace, "stream-consumer")["function_name"]},
-                        threshold=config.stream_iterator_age_ms, periods=config.stream_iterator_age_periods,
-                        statistic="Maximum")
+                        rule=config.stream_iterator_age_ms, statistic="Maximum")
 
 
 def rest_api_dimensions(synth, workspace):
@@ -174,13 +174,13 @@ def test_api_alarm_metrics(request, kind, workspace):
     (server_errors, client_errors, latency), dimensions = API_KIND_METRICS[kind]
     dims = dimensions(synth, workspace)
     assert_metric_alarm(found[f"{prefix}api-5xx"], namespace="AWS/ApiGateway", metric=server_errors,
-                        dimensions=dims, threshold=config.api_5xx, periods=config.api_5xx_periods)
+                        dimensions=dims, rule=config.api_5xx)
     # A rate: the Average of the 4xx metric is the share of requests answered 4xx.
     assert_metric_alarm(found[f"{prefix}api-4xx-rate"], namespace="AWS/ApiGateway", metric=client_errors,
-                        dimensions=dims, threshold=config.api_4xx_rate, periods=config.api_4xx_periods,
+                        dimensions=dims, rule=config.api_4xx_rate,
                         statistic="Average")
     assert_metric_alarm(found[f"{prefix}api-latency-p99"], namespace="AWS/ApiGateway", metric=latency,
-                        dimensions=dims, threshold=config.api_latency_p99_ms, periods=config.api_latency_p99_periods,
+                        dimensions=dims, rule=config.api_latency_p99_ms,
                         statistic="p99")
 
 
@@ -192,8 +192,8 @@ def test_table_queue_and_workflow_alarm_metrics(request, kind, workspace):
     prefix = f"serverless-app-{workspace}-"
     table = remote_ref(synth, workspace, "data", "aws_dynamodb_table", "data/table", "name")
     for metric, threshold, periods in (
-            ("ThrottledRequests", config.table_throttled_requests, config.table_throttled_requests_periods),
-            ("SystemErrors", config.table_system_errors, config.table_system_errors_periods)):
+            ("ThrottledRequests", config.table_throttled_requests.threshold, config.table_throttled_requests.periods),
+            ("SystemErrors", config.table_system_errors.threshold, config.table_system_errors.periods)):
         alarm = found[f"{prefix}table-{metric.lower()}"]
         assert (alarm["threshold"], alarm["evaluation_periods"]) == (threshold, periods)
         assert alarm["comparison_operator"] == "GreaterThanThreshold"
@@ -212,19 +212,18 @@ def test_table_queue_and_workflow_alarm_metrics(request, kind, workspace):
                                 "name")
         assert_metric_alarm(found[f"{prefix}dlq-{queue}-visible"], namespace="AWS/SQS",
                             metric="ApproximateNumberOfMessagesVisible", dimensions={"QueueName": queue_name},
-                            threshold=config.dlq_visible_messages, periods=config.dlq_visible_periods,
+                            rule=config.dlq_visible_messages,
                             statistic="Maximum", comparison="GreaterThanOrEqualToThreshold")
     machine = {"StateMachineArn": remote_ref(synth, workspace, "app", "aws_sfn_state_machine", "workflow/state_machine",
                                        "arn")}
     assert_metric_alarm(found[f"{prefix}workflow-failed"], namespace="AWS/States", metric="ExecutionsFailed",
-                        dimensions=machine, threshold=config.state_machine_failed,
-                        periods=config.state_machine_failed_periods)
+                        dimensions=machine, rule=config.state_machine_failed)
     assert_metric_alarm(found[f"{prefix}workflow-executionstimedout"], namespace="AWS/States",
-                        metric="ExecutionsTimedOut", dimensions=machine, threshold=config.state_machine_timed_out,
-                        periods=config.state_machine_timed_out_periods, comparison="GreaterThanOrEqualToThreshold")
+                        metric="ExecutionsTimedOut", dimensions=machine,
+                        rule=config.state_machine_timed_out, comparison="GreaterThanOrEqualToThreshold")
     assert_metric_alarm(found[f"{prefix}workflow-executionthrottled"], namespace="AWS/States",
-                        metric="ExecutionThrottled", dimensions=machine, threshold=config.state_machine_throttled,
-                        periods=config.state_machine_throttled_periods, comparison="GreaterThanOrEqualToThreshold")
+                        metric="ExecutionThrottled", dimensions=machine,
+                        rule=config.state_machine_throttled, comparison="GreaterThanOrEqualToThreshold")
 
 
 def targets() -> AlarmTargets:
@@ -235,18 +234,19 @@ def targets() -> AlarmTargets:
                         state_machine_arn="arn:machine")
 
 
+def changed_rule(rule: AlarmRule) -> AlarmRule:
+    """The same kind of rule with another threshold and other periods, both within bounds."""
+    fields = type(rule).model_fields
+    upper = next((m.le for m in fields["threshold"].metadata if hasattr(m, "le")), None)
+    threshold = rule.threshold / 2 if upper is not None else rule.threshold + 1
+    periods = rule.periods + 1 if rule.periods < 24 else rule.periods - 1
+    return type(rule)(threshold=threshold, periods=periods)
+
+
 def test_every_alarm_number_comes_from_alarm_settings():
-    # Given alarm settings where every threshold and period differs from its default,
+    # Given alarm settings where every rule's threshold and periods differ from its default,
     defaults = AlarmSettings()
-    changed = {}
-    for field, info in AlarmSettings.model_fields.items():
-        value = getattr(defaults, field)
-        if isinstance(value, float):
-            changed[field] = round(value / 2, 3)
-        else:
-            upper = next((m.le for m in info.metadata if hasattr(m, "le")), None)
-            changed[field] = value + 1 if upper is None or value + 1 <= upper else value - 1
-    custom = AlarmSettings(**changed)
+    custom = AlarmSettings(**{field: changed_rule(getattr(defaults, field)) for field in AlarmSettings.model_fields})
     settings = SETTINGS["prod"].model_copy(update={"alarms": custom})
     # when the alarms are built from them,
     before = {a.id: a for a in alarm_specs(SETTINGS["prod"], targets())}
@@ -256,11 +256,11 @@ def test_every_alarm_number_comes_from_alarm_settings():
     for id_, spec in after.items():
         assert spec.threshold != before[id_].threshold, id_
         assert spec.periods != before[id_].periods, id_
-    assert after["workflow_executionstimedout"].threshold == custom.state_machine_timed_out
-    assert after["workflow_executionthrottled"].periods == custom.state_machine_throttled_periods
-    assert after["dlq_api_visible"].threshold == custom.dlq_visible_messages
-    assert after["table_systemerrors"].periods == custom.table_system_errors_periods
-    assert after["process_duration_p99"].threshold == 90 * 1000 * custom.duration_p99_fraction_of_timeout
+    assert after["workflow_executionstimedout"].threshold == custom.state_machine_timed_out.threshold
+    assert after["workflow_executionthrottled"].periods == custom.state_machine_throttled.periods
+    assert after["dlq_api_visible"].threshold == custom.dlq_visible_messages.threshold
+    assert after["table_systemerrors"].periods == custom.table_system_errors.periods
+    assert after["process_duration_p99"].threshold == 90 * 1000 * custom.function_duration_p99.threshold
 
 
 def test_duration_alarm_follows_a_per_function_timeout_override():
@@ -271,7 +271,7 @@ def test_duration_alarm_follows_a_per_function_timeout_override():
     before = {a.id: a for a in alarm_specs(SETTINGS["prod"], targets())}
     after = {a.id: a for a in alarm_specs(settings, targets())}
     # moves that function's p99 duration alarm, and no other alarm.
-    assert after["digest_duration_p99"].threshold == 300 * 1000 * settings.alarms.duration_p99_fraction_of_timeout
+    assert after["digest_duration_p99"].threshold == 300 * 1000 * settings.alarms.function_duration_p99.threshold
     assert [id_ for id_ in after if after[id_] != before[id_]] == ["digest_duration_p99"]
 
 
@@ -285,12 +285,14 @@ def test_synthesized_alarms_match_the_alarm_specs(synth):
 
 
 def test_alarm_settings_bounds():
-    with pytest.raises(ValueError, match="dlq_visible_messages"):
-        AlarmSettings(dlq_visible_messages=0)
-    with pytest.raises(ValueError, match="state_machine_timed_out_periods"):
-        AlarmSettings(state_machine_timed_out_periods=0)
-    with pytest.raises(ValueError, match="table_system_errors_periods"):
-        AlarmSettings(table_system_errors_periods=25)
+    with pytest.raises(ValueError, match="dlq_visible_messages.threshold"):
+        AlarmSettings(dlq_visible_messages={"threshold": 0})
+    with pytest.raises(ValueError, match="state_machine_timed_out.periods"):
+        AlarmSettings(state_machine_timed_out={"threshold": 1, "periods": 0})
+    with pytest.raises(ValueError, match="table_system_errors.periods"):
+        AlarmSettings(table_system_errors={"threshold": 0, "periods": 25})
+    with pytest.raises(ValueError, match="function_duration_p99.threshold"):
+        AlarmSettings(function_duration_p99={"threshold": 1.5})
 
 
 def test_thresholds_follow_the_reference(synth):
