@@ -89,7 +89,8 @@ class AppLayer(Construct):
         settings = inputs.settings
         self._account_id = DataAwsCallerIdentity(self, "caller").account_id
         self._partition = DataAwsPartition(self, "partition").partition
-        self.artifacts = {spec.name: build_function(spec, inputs.build_dir) for spec in inputs.functions}
+        self.artifacts = {spec.name: build_function(spec, inputs.build_dir, functions=inputs.functions)
+                          for spec in inputs.functions}
         self.layer_artifact = build_layer(settings.app.lambda_architecture, settings.app.lambda_runtime,
                                           inputs.build_dir)
         self.layer = self._build_layer()

@@ -82,11 +82,13 @@ def deterministic_zip(files: dict[str, bytes]) -> bytes:
     return buffer.getvalue()
 
 
-def function_sources(spec: FunctionSpec, root: Path = ROOT) -> dict[str, bytes]:
-    """The files of one function's zip, keyed by their path inside the zip."""
+def function_sources(spec: FunctionSpec, root: Path = ROOT,
+                     functions: tuple[FunctionSpec, ...] = FUNCTIONS) -> dict[str, bytes]:
+    """The files of one function's zip, keyed by their path inside the zip: its package
+    without the entry modules of the other functions in that package, and the shared code."""
     handlers = root / "handlers"
-    siblings = {Path(root, other.entry_module) for other in FUNCTIONS
-                if other.package == spec.package and other.name != spec.name}
+    siblings = {Path(root, other.entry_module) for other in functions if other.package == spec.package}
+    siblings.discard(Path(root, spec.entry_module))
     files: dict[str, bytes] = {"handlers/__init__.py": (handlers / "__init__.py").read_bytes()}
     for folder in (handlers / "shared", handlers / spec.package):
         for path in sorted(folder.rglob("*")):
@@ -105,9 +107,10 @@ def _write(content: bytes, build_dir: Path, key: str) -> Artifact:
                     sha256_b64=base64.b64encode(digest.digest()).decode(), size=len(content))
 
 
-def build_function(spec: FunctionSpec, build_dir: Path, root: Path = ROOT) -> Artifact:
+def build_function(spec: FunctionSpec, build_dir: Path, root: Path = ROOT,
+                   functions: tuple[FunctionSpec, ...] = FUNCTIONS) -> Artifact:
     """Build one function's zip into `build_dir/artifacts/<function>/<sha256>.zip`."""
-    content = deterministic_zip(function_sources(spec, root))
+    content = deterministic_zip(function_sources(spec, root, functions))
     sha = hashlib.sha256(content).hexdigest()
     return _write(content, build_dir, f"artifacts/{spec.name}/{sha}.zip")
 
