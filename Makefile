@@ -12,7 +12,7 @@ PY := .venv/bin/python
 PIPENV := python3 -m pipenv
 RUNTIME_CATEGORIES := packages runtime dev-packages
 
-.PHONY: install up down synth list test lint e2e bench clean
+.PHONY: install up down synth list test unit lint e2e bench clean
 
 install: .venv/.synced tools/checkov/.venv/.synced node_modules/.synced
 
@@ -48,6 +48,9 @@ lint: install
 
 test: install lint  ## every test suite (unit, handlers, localmode, infra, e2e)
 	$(PY) -m pytest -p no:cacheprovider
+
+unit: install  ## the fast inner loop: unit, handler and synthesized-JSON tests (no Terraform, checkov or e2e)
+	$(PY) -m pytest -p no:cacheprovider -m "not terraform and not slow and not e2e" tests/unit tests/handlers tests/infra
 
 e2e: install
 	$(PY) -m pytest -p no:cacheprovider tests/e2e

@@ -53,6 +53,7 @@ def test_terraform_validate(synth, terraform, stack):
     assert "Success! The configuration is valid." in result.stdout
 
 
+@pytest.mark.slow
 def test_checkov_zero_failed_checks(synth):
     report = run_checkov(synth.stacks_dir)
     assert report.parsing_errors == 0
@@ -89,6 +90,7 @@ def test_main_rejects_bad_configuration_and_writes_nothing(tmp_path, environ, ex
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.slow
 @pytest.mark.usefixtures("users_own_configuration")
 def test_two_synths_are_byte_identical(synth, tmp_path):
     result = run_main(tmp_path, **SESSION_ENVIRONMENT)
@@ -105,6 +107,7 @@ def test_two_synths_are_byte_identical(synth, tmp_path):
     assert result.stdout.count("synthesized stack ") == len(synth.stack_names())
 
 
+@pytest.mark.slow
 @pytest.mark.usefixtures("users_own_configuration")
 def test_overrides_take_effect_in_a_narrowed_synth(tmp_path):
     """One extra synth, of two workspaces, with the state bucket and the VPC CIDR overridden."""

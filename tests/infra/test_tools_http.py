@@ -50,6 +50,7 @@ def test_terraform_validate_http_kind(synth_http, terraform, stack):
     assert "Success! The configuration is valid." in result.stdout
 
 
+@pytest.mark.slow
 def test_checkov_zero_failed_checks_http_kind(synth_http, tmp_path):
     # Scan exactly the stacks that differ from the REST kind, with the checked-in config.
     scanned = Path(tmp_path, "stacks")
