@@ -29,6 +29,7 @@ from modules.api_common import ApiInputs, ApiOutputs
 from modules.api_http import HttpApi
 from modules.api_rest import RestApi
 from modules.base_stack import LayerStack
+from modules.bytecode import compiler_for
 from modules.catalog import (
     ALLOWED_ORIGINS,
     EVENTS_TOPIC,
@@ -89,10 +90,12 @@ class AppLayer(Construct):
         settings = inputs.settings
         self._account_id = DataAwsCallerIdentity(self, "caller").account_id
         self._partition = DataAwsPartition(self, "partition").partition
-        self.artifacts = {spec.name: build_function(spec, inputs.build_dir, functions=inputs.functions)
+        compiler = compiler_for(settings.app.lambda_runtime)
+        self.artifacts = {spec.name: build_function(spec, inputs.build_dir, functions=inputs.functions,
+                                                    compiler=compiler)
                           for spec in inputs.functions}
         self.layer_artifact = build_layer(settings.app.lambda_architecture, settings.app.lambda_runtime,
-                                          inputs.build_dir)
+                                          inputs.build_dir, compiler=compiler)
         self.layer = self._build_layer()
         self._handler_resources = self._resource_arns()
         self.functions = {spec.name: self._build_function(spec) for spec in inputs.functions}

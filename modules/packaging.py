@@ -23,6 +23,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from modules.bytecode import FUNCTION_ROOT, LAYER_ROOT, BytecodeCompiler, cache_tag
 from modules.catalog import FUNCTIONS, FunctionSpec
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -108,9 +109,14 @@ def _write(content: bytes, build_dir: Path, key: str) -> Artifact:
 
 
 def build_function(spec: FunctionSpec, build_dir: Path, root: Path = ROOT,
-                   functions: tuple[FunctionSpec, ...] = FUNCTIONS) -> Artifact:
-    """Build one function's zip into `build_dir/artifacts/<function>/<sha256>.zip`."""
-    content = deterministic_zip(function_sources(spec, root, functions))
+                   functions: tuple[FunctionSpec, ...] = FUNCTIONS,
+                   compiler: BytecodeCompiler | None = None) -> Artifact:
+    """Build one function's zip into `build_dir/artifacts/<function>/<sha256>.zip`, with
+    bytecode next to every module when there is a `compiler` (modules/bytecode.py)."""
+    files = function_sources(spec, root, functions)
+    if compiler is not None:
+        files |= compiler.compile(files, FUNCTION_ROOT)
+    content = deterministic_zip(files)
     sha = hashlib.sha256(content).hexdigest()
     return _write(content, build_dir, f"artifacts/{spec.name}/{sha}.zip")
 
@@ -131,22 +137,27 @@ def _pip_platform(architecture: str) -> str:
     return "manylinux2014_aarch64" if architecture == "arm64" else "manylinux2014_x86_64"
 
 
-def build_layer(architecture: str, runtime: str, build_dir: Path, lock_file: Path = ROOT / "Pipfile.lock") -> Artifact:
+def build_layer(architecture: str, runtime: str, build_dir: Path, lock_file: Path = ROOT / "Pipfile.lock",
+                compiler: BytecodeCompiler | None = None) -> Artifact:
     """The dependencies layer for one architecture and Python version, cached by the lock's
-    hash: pip installs the locked wheels for the Lambda platform into `python/`."""
+    hash and the compiling interpreter: pip installs the locked wheels for the Lambda
+    platform into `python/`, then `compiler` (if any) adds their bytecode."""
     requirements = locked_runtime_requirements(lock_file)
     python_version = runtime.removeprefix("python")
-    cache_key = hashlib.sha256(f"{requirements}{architecture}{python_version}".encode()).hexdigest()[:16]
+    # Sources-only layers keep the key they always had, so nothing is rebuilt for them.
+    bytecode = "" if compiler is None else cache_tag(compiler)
+    cache_key = hashlib.sha256(f"{requirements}{architecture}{python_version}{bytecode}".encode()).hexdigest()[:16]
     cached = build_dir / "layer-cache" / f"{cache_key}.zip"
     if not cached.exists():
         cached.parent.mkdir(parents=True, exist_ok=True)
-        cached.write_bytes(_pip_layer_zip(requirements, architecture, python_version))
+        cached.write_bytes(_pip_layer_zip(requirements, architecture, python_version, compiler))
     content = cached.read_bytes()
     sha = hashlib.sha256(content).hexdigest()
     return _write(content, build_dir, f"layers/{sha}.zip")
 
 
-def _pip_layer_zip(requirements: str, architecture: str, python_version: str) -> bytes:
+def _pip_layer_zip(requirements: str, architecture: str, python_version: str,
+                   compiler: BytecodeCompiler | None) -> bytes:
     with tempfile.TemporaryDirectory(prefix="layer-") as tmp:
         req_file = Path(tmp, "requirements.txt")
         req_file.write_text(requirements)
@@ -160,4 +171,6 @@ def _pip_layer_zip(requirements: str, architecture: str, python_version: str) ->
         )
         files = {f"python/{p.relative_to(target).as_posix()}": p.read_bytes()
                  for p in sorted(target.rglob("*")) if _layer_file(p)}
+        if compiler is not None:
+            files |= compiler.compile(files, LAYER_ROOT)
         return deterministic_zip(files)
