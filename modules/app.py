@@ -185,6 +185,7 @@ class AppLayer(Construct):
             subnet_ids=list(network.private_subnet_ids) if network else None,
             security_group_ids=[network.lambda_security_group_id] if network else None,
             asynchronous=spec.asynchronous,
+            snapstart=spec.name in settings.app.snapstart_functions,
             extra_statements=self._runtime_statements(spec),
         ))
 

@@ -163,6 +163,9 @@ class AppSettings(_Frozen):
     stream_max_retries: int = Field(default=3, ge=0, le=10000)
     stream_max_record_age_seconds: int = Field(default=3600, ge=60, le=604800)
     allowed_origins: tuple[str, ...] = ()
+    # Functions whose published versions start from a SnapStart snapshot (Python 3.12 and
+    # later): init leaves the request path. Each restore is billed (README "Cold starts").
+    snapstart_functions: tuple[str, ...] = ()
 
     @field_validator("function_overrides")
     @classmethod
@@ -172,6 +175,22 @@ class AppSettings(_Frozen):
             if name not in allowed:
                 raise ValueError(f"function_overrides key {name!r} is not a function; allowed: {', '.join(allowed)}")
         return value
+
+    @field_validator("snapstart_functions")
+    @classmethod
+    def _known_snapstart_functions(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        allowed = [spec.name for spec in FUNCTIONS]
+        for name in value:
+            if name not in allowed:
+                raise ValueError(f"snapstart_functions entry {name!r} is not a function; allowed: {', '.join(allowed)}")
+        return value
+
+    @model_validator(mode="after")
+    def _snapstart_needs_python_312(self) -> AppSettings:
+        if self.snapstart_functions and self.lambda_runtime < "python3.12":
+            raise ValueError(f"snapstart_functions {list(self.snapstart_functions)} with lambda_runtime "
+                             f"{self.lambda_runtime}; allowed: SnapStart only with python3.12 or later")
+        return self
 
     def sizing(self, function: str, functions: tuple[FunctionSpec, ...] = FUNCTIONS) -> FunctionSizing:
         """Memory, timeout and reserved concurrency of one function (by catalog name):
@@ -373,7 +392,7 @@ _DEFAULTS: dict[str, dict[str, Any]] = {
         "kms_deletion_window_days": 30,
         "network": {"vpc_cidr": "10.20.0.0/16", "az_count": 2, "nat_gateway_count": 1},
         "data": {"deletion_protection": True, "code_noncurrent_version_days": 60},
-        "app": {"log_level": "INFO", "task_function": _task(1024, 60)},
+        "app": {"log_level": "INFO", "task_function": _task(1024, 60), "snapstart_functions": ("api",)},
         "api": {"throttle_burst_limit": 2000, "throttle_rate_limit": 5000, "execution_logging_level": "INFO"},
     },
     "prod": {
@@ -388,7 +407,7 @@ _DEFAULTS: dict[str, dict[str, Any]] = {
             "deletion_protection": True,
             "code_noncurrent_version_days": 90,
         },
-        "app": {"log_level": "INFO", "task_function": _task(2048, 90),
+        "app": {"log_level": "INFO", "task_function": _task(2048, 90), "snapstart_functions": ("api",),
                 "api_function": {"memory_mb": 1024, "timeout_seconds": 29, "reserved_concurrency": 100}},
         "api": {"throttle_burst_limit": 5000, "throttle_rate_limit": 10000, "waf_enabled": True,
                 "execution_logging_level": "ERROR", "cache_cluster_enabled": True,

@@ -14,6 +14,7 @@ from cdktf_cdktf_provider_aws.lambda_function import (
     LambdaFunctionDeadLetterConfig,
     LambdaFunctionEnvironment,
     LambdaFunctionLoggingConfig,
+    LambdaFunctionSnapStart,
     LambdaFunctionTracingConfig,
     LambdaFunctionVpcConfig,
 )
@@ -67,6 +68,7 @@ class FunctionOptions:
     subnet_ids: list[str] | None = None
     security_group_ids: list[str] | None = None
     asynchronous: AsyncInvocation | None = None  # bounded retries + on-failure destination
+    snapstart: bool = False  # published versions start from a snapshot of the initialized function
     extra_statements: list[Statement] = field(default_factory=list)
 
 
@@ -147,6 +149,7 @@ class Function(Construct):
             dead_letter_config=LambdaFunctionDeadLetterConfig(target_arn=options.dead_letter_queue_arn),
             vpc_config=vpc,
             publish=True,
+            snap_start=LambdaFunctionSnapStart(apply_on="PublishedVersions") if options.snapstart else None,
             depends_on=[self.log_group, self.policy],
         )
 

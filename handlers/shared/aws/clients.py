@@ -9,10 +9,16 @@ each function derivable by reading the adapter modules.
 
 from __future__ import annotations
 
+import random
 from typing import TYPE_CHECKING, Any, Literal, overload
 
 import boto3
 from botocore.config import Config
+
+try:  # SnapStart runtime hooks: part of Lambda's managed Python runtimes (3.12+), absent elsewhere.
+    from snapshot_restore_py import register_after_restore
+except ImportError:  # tests, local mode, runtimes without SnapStart
+    register_after_restore = None
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -60,6 +66,22 @@ def get(service: ServiceName) -> Any:
         client = _session.client(service, config=client_config(service))
         _clients[service] = client
     return client
+
+
+def after_restore() -> None:
+    """Run when Lambda resumes this environment from a SnapStart snapshot: connections opened
+    during init belong to the snapshot's network state, and every environment restored from
+    the same snapshot would share the `random` module's state. Clients stay (they hold only
+    configuration and loaded models); their connection pools are closed and reopen on demand,
+    and `random` is reseeded from the OS. Ids come from `uuid4` (os.urandom), never from state
+    made during init."""
+    for client in _clients.values():
+        client.close()
+    random.seed()
+
+
+if register_after_restore is not None:
+    register_after_restore(after_restore)
 
 
 def reset() -> None:
