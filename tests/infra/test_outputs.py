@@ -1,0 +1,20 @@
+"""Outputs read across layers and by local mode, the e2e tests and operators. Each stateful layer's
+own outputs are pinned next to its resources (test_bootstrap_outputs, test_security_outputs,
+test_network_outputs, test_data_outputs)."""
+
+from __future__ import annotations
+
+import pytest
+
+from modules.catalog import FUNCTIONS
+from modules.config import WORKSPACES
+
+
+@pytest.mark.parametrize("workspace", WORKSPACES)
+def test_app_and_observability_outputs_in_every_workspace(synth, workspace):
+    """The stateless layers' outputs local mode, the e2e tests and operators read."""
+    app = set(synth.stack(f"{workspace}-app")["output"])
+    functions = {f"{spec.name.replace('-', '_')}_function_name" for spec in FUNCTIONS}
+    assert {"api_url", "api_id", "api_alias_arn", "state_machine_arn", "api_key_id", "api_key_value"} | functions <= app
+    observability = set(synth.stack(f"{workspace}-observability")["output"])
+    assert {"alert_topic_arn", "dashboard_url", "api_url"} <= observability
