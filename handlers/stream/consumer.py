@@ -19,7 +19,7 @@ from handlers.shared.aws import clients
 from handlers.shared.aws.events_publisher import EventsPublisher
 from handlers.shared.observability import logger, metrics, tracer
 from handlers.shared.settings import StreamConsumerSettings, load_settings
-from handlers.stream.events import item_event
+from handlers.stream.logic import item_event
 
 settings = load_settings(StreamConsumerSettings)
 publisher = EventsPublisher(settings.events_topic_arn)

@@ -10,7 +10,7 @@ from handlers.shared.aws import clients
 from handlers.shared.aws.job_transitions import JobTransitions
 from handlers.shared.observability import logger, metrics, tracer
 from handlers.shared.settings import MarkFailedTaskSettings, load_settings
-from handlers.workflow import steps
+from handlers.workflow import logic
 from handlers.workflow.models import FailedState
 
 settings = load_settings(MarkFailedTaskSettings)
@@ -24,8 +24,8 @@ clients.get("dynamodb")
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Return ``{"job_id", "status"}`` after recording the failure."""
-    state = steps.parse_state(FailedState, event)
+    state = logic.parse_state(FailedState, event)
     logger.append_keys(job_id=state.job_id)
-    output = steps.mark_failed(state, jobs)
+    output = logic.mark_failed(state, jobs)
     metrics.add_metric(name="JobsFailed", unit="Count", value=1)
     return output
