@@ -7,7 +7,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConf
 from handlers.api.errors import register_error_handlers
 from handlers.api.json_body import accept_json_bodies_only
 from handlers.api.routes import health, items, jobs
-from handlers.shared.settings import ApiSettings
+from handlers.shared.settings import ApiEnvironment
 
 # Exposed so browsers can read where a created resource lives and when to retry.
 EXPOSED_HEADERS = ["Location", "Retry-After"]
@@ -28,7 +28,7 @@ def cors_config(allowed_origins: tuple[str, ...]) -> CORSConfig | None:
     )
 
 
-def build_app(settings: ApiSettings) -> APIGatewayRestResolver:
+def build_app(settings: ApiEnvironment) -> APIGatewayRestResolver:
     """Return a resolver serving every route of :mod:`handlers.api.routes_table`.
 
     ``APIGatewayRestResolver`` reads REST API proxy events and HTTP API payload 1.0 events, which

@@ -9,11 +9,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from handlers.shared.aws import clients
 from handlers.shared.aws.job_transitions import JobTransitions
 from handlers.shared.observability import logger, metrics, tracer
-from handlers.shared.settings import MarkFailedTaskSettings, load_settings
+from handlers.shared.settings import MarkFailedTaskEnvironment, load_settings
 from handlers.workflow import logic
 from handlers.workflow.models import FailedState
 
-settings = load_settings(MarkFailedTaskSettings)
+settings = load_settings(MarkFailedTaskEnvironment)
 jobs = JobTransitions(settings.table_name)
 # Clients are created during init, like the settings: the first invocation pays nothing extra.
 clients.get("dynamodb")

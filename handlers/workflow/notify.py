@@ -10,11 +10,11 @@ from handlers.shared.aws import clients
 from handlers.shared.aws.events_publisher import EventsPublisher
 from handlers.shared.aws.job_lookup import JobLookup
 from handlers.shared.observability import logger, metrics, tracer
-from handlers.shared.settings import NotifyTaskSettings, load_settings
+from handlers.shared.settings import NotifyTaskEnvironment, load_settings
 from handlers.workflow import logic
 from handlers.workflow.models import ProcessedState
 
-settings = load_settings(NotifyTaskSettings)
+settings = load_settings(NotifyTaskEnvironment)
 jobs = JobLookup(settings.table_name)
 publisher = EventsPublisher(settings.events_topic_arn)
 # Clients are created during init, like the settings: the first invocation pays nothing extra.

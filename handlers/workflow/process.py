@@ -9,11 +9,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from handlers.shared.aws import clients
 from handlers.shared.aws.job_transitions import JobTransitions
 from handlers.shared.observability import logger, metrics, tracer
-from handlers.shared.settings import ProcessTaskSettings, load_settings
+from handlers.shared.settings import ProcessTaskEnvironment, load_settings
 from handlers.workflow import logic
 from handlers.workflow.models import ValidatedState
 
-settings = load_settings(ProcessTaskSettings)
+settings = load_settings(ProcessTaskEnvironment)
 jobs = JobTransitions(settings.table_name)
 # Clients are created during init, like the settings: the first invocation pays nothing extra.
 clients.get("dynamodb")

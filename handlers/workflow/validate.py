@@ -7,11 +7,11 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from handlers.shared.observability import logger, metrics, tracer
-from handlers.shared.settings import ValidateTaskSettings, load_settings
+from handlers.shared.settings import ValidateTaskEnvironment, load_settings
 from handlers.workflow import logic
 from handlers.workflow.models import JobState
 
-settings = load_settings(ValidateTaskSettings)
+settings = load_settings(ValidateTaskEnvironment)
 
 
 @logger.inject_lambda_context

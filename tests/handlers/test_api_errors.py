@@ -12,7 +12,7 @@ from conftest import count_records, make_api_event
 
 from handlers.api.logic import items as items_logic
 from handlers.api.resolver import build_app
-from handlers.shared.settings import ApiSettings, load_settings
+from handlers.shared.settings import ApiEnvironment, load_settings
 
 
 def _assert_error_shape(body: Any, code: str) -> None:
@@ -181,7 +181,7 @@ def test_no_cors_headers_by_default(api: Any) -> None:
 
 def test_cors_for_configured_origins(table: Any, lambda_context: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ALLOWED_ORIGINS", "https://app.example.com,https://admin.example.com")
-    app = build_app(load_settings(ApiSettings))
+    app = build_app(load_settings(ApiEnvironment))
 
     allowed = app.resolve(
         make_api_event("GET", "/health", headers={"Origin": "https://admin.example.com"}), lambda_context
