@@ -8,11 +8,11 @@ import json
 from typing import Any
 
 import pytest
-from conftest import count_records, make_api_event
 
 from handlers.api.logic import items as items_logic
 from handlers.api.resolver import build_app
 from handlers.shared.settings import ApiEnvironment, load_settings
+from tests.handlers.helpers import count_records, make_api_event
 
 
 def _assert_error_shape(body: Any, code: str) -> None:

@@ -8,9 +8,9 @@ import sys
 from typing import Any
 
 import pytest
-from conftest import REPO_ROOT
 
 from handlers.api.routes_table import REQUEST_SCHEMAS, ROUTES
+from tests.handlers.helpers import REPO_ROOT
 
 
 @pytest.fixture(scope="module")
