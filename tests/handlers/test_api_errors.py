@@ -92,6 +92,30 @@ def test_non_json_content_type_is_415_and_writes_nothing(api: Any, table: Any, m
     assert count_records(table, "") == 0
 
 
+def test_a_refused_media_type_outranks_other_request_errors(api: Any, table: Any) -> None:
+    # Given a form body the validation could parse, and an Idempotency-Key longer than allowed
+    headers = {"Content-Type": "application/x-www-form-urlencoded", "Idempotency-Key": "k" * 1000}
+
+    # When it is posted
+    response = api("POST", "/items", raw_body="name=Lamp", headers=headers)
+
+    # Then the body's media type is what the client hears about, and nothing is written
+    assert response.status == 415
+    _assert_error_shape(response.body, "unsupported_media_type")
+    assert count_records(table, "") == 0
+
+
+def test_a_json_media_type_is_read_without_changing_the_callers_event(api_event: Any, table: Any,
+                                                                     lambda_context: Any) -> None:
+    event = api_event("POST", "/items", raw_body='{"name": "Lamp"}', headers={"Content-Type": "Application/JSON"})
+    original = json.loads(json.dumps(event))
+
+    response = importlib.import_module("handlers.api.app").lambda_handler(event, lambda_context)
+
+    assert response["statusCode"] == 201, response["body"]
+    assert event == original
+
+
 def test_the_refused_content_type_is_shortened_in_the_message(api: Any) -> None:
     content_type = "text/plain; " + "x" * 500
 
