@@ -14,16 +14,16 @@ from handlers.shared.aws.items_repository import ItemsRepository
 from handlers.shared.aws.jobs_repository import JobsRepository
 from handlers.shared.aws.table_probe import TableProbe
 from handlers.shared.aws.workflow_starter import WorkflowStarter
-from handlers.shared.settings import ApiSettings, load_settings
+from handlers.shared.settings import ApiEnvironment, load_settings
 
 if TYPE_CHECKING:
     from handlers.shared.aws.idempotency_store import IdempotencyStore
 
 
 @cache
-def settings() -> ApiSettings:
+def settings() -> ApiEnvironment:
     """The validated environment of the API function."""
-    return load_settings(ApiSettings)
+    return load_settings(ApiEnvironment)
 
 
 @cache

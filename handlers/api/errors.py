@@ -9,8 +9,9 @@ cause and answered with a fixed message.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from http import HTTPStatus
-from typing import Any
+from typing import Any, TypeVar
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
@@ -19,6 +20,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestValidationError,
 )
 
+from handlers.api.json_body import refused_body
 from handlers.api.request_context import request_id
 from handlers.api.routes_table import ROUTES
 from handlers.shared.error_response import error_response
@@ -58,6 +60,8 @@ DOMAIN_ERRORS: dict[type[DomainError], tuple[HTTPStatus, str]] = {
 # Client errors worth retrying as is, after a short wait.
 RETRY_AFTER_SECONDS: dict[type[DomainError], int] = {IdempotencyRequestInProgress: 1}
 
+ErrorT = TypeVar("ErrorT", bound=Exception)
+
 _TEMPLATE_PARAMETER = re.compile(r"\{[^/]+\}")
 _ROUTE_PATTERNS = [
     (re.compile("^" + _TEMPLATE_PARAMETER.sub("[^/]+", path) + "$"), method, path) for method, path in ROUTES
@@ -72,6 +76,24 @@ class _ErrorHandlers:
 
     def respond(self, status: int, code: str, message: str, **extra: Any) -> Response[Any]:
         return error_response(status, code, message, request_id(self._app), **extra)
+
+    def refusal_first(self, handler: Callable[[ErrorT], Response[Any]]) -> Callable[[ErrorT], Response[Any]]:
+        """``handler``, unless the request's body is one the API refuses: then the refusal is the answer.
+
+        Powertools' request validation reads the body before any middleware can refuse it, and may
+        fail on it first (a form body without a required field, a multipart type without boundary,
+        bytes that are not UTF-8): the client hears what is wrong with the body, as if checked first.
+        """
+
+        def handle(err: ErrorT) -> Response[Any]:
+            refusal = refused_body(self._app.current_event)
+            if refusal is None:
+                return handler(err)
+            if isinstance(refusal, RequestUnsupportedContentType):
+                return self.unsupported_media(refusal)
+            return self.invalid_request(refusal)
+
+        return handle
 
     def invalid_request(self, err: RequestValidationError) -> Response[Any]:
         errors = list(err.errors())
@@ -136,11 +158,11 @@ class _ErrorHandlers:
 def register_error_handlers(app: APIGatewayRestResolver) -> None:
     """Install the exception handlers and the not-found handler on ``app``."""
     handlers = _ErrorHandlers(app)
-    app.exception_handler(RequestValidationError)(handlers.invalid_request)
-    app.exception_handler(RequestUnsupportedContentType)(handlers.unsupported_media)
+    app.exception_handler(RequestValidationError)(handlers.refusal_first(handlers.invalid_request))
+    app.exception_handler(RequestUnsupportedContentType)(handlers.refusal_first(handlers.unsupported_media))
     app.not_found(handlers.not_found)
     app.exception_handler(DomainError)(handlers.domain_error)
-    app.exception_handler(Exception)(handlers.unexpected)
+    app.exception_handler(Exception)(handlers.refusal_first(handlers.unexpected))
 
 
 def _detail(error: Any) -> dict[str, str]:

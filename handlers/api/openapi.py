@@ -11,7 +11,7 @@ import sys
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 
 from handlers.api.resolver import build_app
-from handlers.shared.settings import ApiSettings
+from handlers.shared.settings import ApiEnvironment
 
 TITLE = "Items and Jobs API"
 VERSION = "1.0.0"
@@ -20,7 +20,7 @@ DESCRIPTION = (
     "API key (x-api-key). Errors: {'error': {'code', 'message', 'request_id'}}."
 )
 
-_PLACEHOLDER_SETTINGS = ApiSettings.model_validate(
+_PLACEHOLDER_SETTINGS = ApiEnvironment.model_validate(
     {
         "POWERTOOLS_SERVICE_NAME": "api",
         "POWERTOOLS_METRICS_NAMESPACE": "openapi",

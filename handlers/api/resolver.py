@@ -1,13 +1,13 @@
-"""Builds the API's resolver: one APIGatewayRestResolver with validation, CORS and every router."""
+"""Builds the API's resolver: one REST resolver with validation, JSON-only bodies, CORS and every router."""
 
 from __future__ import annotations
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig
 
 from handlers.api.errors import register_error_handlers
-from handlers.api.json_body import accept_json_bodies_only
+from handlers.api.json_body import JsonApiResolver, accept_json_bodies_only
 from handlers.api.routes import health, items, jobs
-from handlers.shared.settings import ApiSettings
+from handlers.shared.settings import ApiEnvironment
 
 # Exposed so browsers can read where a created resource lives and when to retry.
 EXPOSED_HEADERS = ["Location", "Retry-After"]
@@ -28,13 +28,13 @@ def cors_config(allowed_origins: tuple[str, ...]) -> CORSConfig | None:
     )
 
 
-def build_app(settings: ApiSettings) -> APIGatewayRestResolver:
+def build_app(settings: ApiEnvironment) -> APIGatewayRestResolver:
     """Return a resolver serving every route of :mod:`handlers.api.routes_table`.
 
     ``APIGatewayRestResolver`` reads REST API proxy events and HTTP API payload 1.0 events, which
     have the same shape, so one handler serves both.
     """
-    app = APIGatewayRestResolver(enable_validation=True, cors=cors_config(settings.allowed_origins))
+    app = JsonApiResolver(enable_validation=True, cors=cors_config(settings.allowed_origins))
     accept_json_bodies_only(app)
     register_error_handlers(app)
     app.include_router(health.router)

@@ -13,10 +13,10 @@ from handlers.shared.aws import clients
 from handlers.shared.aws.digest_store import DigestStore
 from handlers.shared.aws.events_publisher import EventsPublisher
 from handlers.shared.observability import logger, metrics, tracer
-from handlers.shared.settings import DigestSettings, load_settings
+from handlers.shared.settings import DigestEnvironment, load_settings
 from handlers.shared.timeutil import utc_now
 
-settings = load_settings(DigestSettings)
+settings = load_settings(DigestEnvironment)
 store = DigestStore(settings.table_name)
 publisher = EventsPublisher(settings.events_topic_arn)
 # Clients are created during init, like the settings: the first invocation pays nothing extra.

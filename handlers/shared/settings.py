@@ -1,4 +1,4 @@
-"""Environment settings per function, validated once at cold start.
+"""The environment of each function (its Lambda variables), validated once at cold start.
 
 Each function loads exactly one model below with :func:`load_settings`; a missing or malformed
 variable raises :class:`ConfigurationError` during init, with a message naming the variable, so
@@ -49,7 +49,7 @@ def _upper(value: object) -> object:
     return value.strip().upper() if isinstance(value, str) else value
 
 
-class FunctionSettings(BaseModel):
+class FunctionEnvironment(BaseModel):
     """Variables every function reads through Powertools."""
 
     # Each function validates one of these models: building only that one saves init time.
@@ -60,7 +60,7 @@ class FunctionSettings(BaseModel):
     log_level: Annotated[LogLevel, BeforeValidator(_upper)] = Field("INFO", alias="POWERTOOLS_LOG_LEVEL")
 
 
-class ApiSettings(FunctionSettings):
+class ApiEnvironment(FunctionEnvironment):
     """The API function.
 
     ``ALLOWED_ORIGINS`` is a comma-separated list of browser origins allowed by CORS. The default,
@@ -87,51 +87,51 @@ class ApiSettings(FunctionSettings):
         return origins
 
 
-class ValidateTaskSettings(FunctionSettings):
+class ValidateTaskEnvironment(FunctionEnvironment):
     """Workflow task ``validate``: pure computation, no AWS resource."""
 
 
-class ProcessTaskSettings(FunctionSettings):
+class ProcessTaskEnvironment(FunctionEnvironment):
     """Workflow task ``process``."""
 
     table_name: TableName = Field(alias="TABLE_NAME")
 
 
-class MarkFailedTaskSettings(FunctionSettings):
+class MarkFailedTaskEnvironment(FunctionEnvironment):
     """Workflow task ``mark_failed``."""
 
     table_name: TableName = Field(alias="TABLE_NAME")
 
 
-class NotifyTaskSettings(FunctionSettings):
+class NotifyTaskEnvironment(FunctionEnvironment):
     """Workflow task ``notify``."""
 
     table_name: TableName = Field(alias="TABLE_NAME")
     events_topic_arn: TopicArn = Field(alias="EVENTS_TOPIC_ARN")
 
 
-class DigestSettings(FunctionSettings):
+class DigestEnvironment(FunctionEnvironment):
     """Scheduled daily digest."""
 
     table_name: TableName = Field(alias="TABLE_NAME")
     events_topic_arn: TopicArn = Field(alias="EVENTS_TOPIC_ARN")
 
 
-class StreamConsumerSettings(FunctionSettings):
+class StreamConsumerEnvironment(FunctionEnvironment):
     """DynamoDB stream consumer."""
 
     events_topic_arn: TopicArn = Field(alias="EVENTS_TOPIC_ARN")
 
 
-SettingsT = TypeVar("SettingsT", bound=FunctionSettings)
+EnvironmentT = TypeVar("EnvironmentT", bound=FunctionEnvironment)
 
 
-def environment_names(model: type[FunctionSettings]) -> tuple[str, ...]:
+def environment_names(model: type[FunctionEnvironment]) -> tuple[str, ...]:
     """Return the environment variable names a settings model reads."""
     return tuple(field.alias or name for name, field in model.model_fields.items())
 
 
-def load_settings(model: type[SettingsT], environ: Mapping[str, str] | None = None) -> SettingsT:
+def load_settings(model: type[EnvironmentT], environ: Mapping[str, str] | None = None) -> EnvironmentT:
     """Validate the environment against ``model``; raise ConfigurationError naming each bad variable."""
     source = os.environ if environ is None else environ
     names = environment_names(model)
@@ -142,7 +142,7 @@ def load_settings(model: type[SettingsT], environ: Mapping[str, str] | None = No
         raise ConfigurationError(_describe(model, err)) from None
 
 
-def _describe(model: type[FunctionSettings], err: ValidationError) -> str:
+def _describe(model: type[FunctionEnvironment], err: ValidationError) -> str:
     problems = []
     for error in err.errors(include_url=False, include_input=False):
         name = str(error["loc"][0]) if error["loc"] else "?"

@@ -18,10 +18,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from handlers.shared.aws import clients
 from handlers.shared.aws.events_publisher import EventsPublisher
 from handlers.shared.observability import logger, metrics, tracer
-from handlers.shared.settings import StreamConsumerSettings, load_settings
-from handlers.stream.events import item_event
+from handlers.shared.settings import StreamConsumerEnvironment, load_settings
+from handlers.stream.logic import item_event
 
-settings = load_settings(StreamConsumerSettings)
+settings = load_settings(StreamConsumerEnvironment)
 publisher = EventsPublisher(settings.events_topic_arn)
 # Clients are created during init, like the settings: the first invocation pays nothing extra.
 clients.get("sns")

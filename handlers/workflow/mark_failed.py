@@ -9,11 +9,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from handlers.shared.aws import clients
 from handlers.shared.aws.job_transitions import JobTransitions
 from handlers.shared.observability import logger, metrics, tracer
-from handlers.shared.settings import MarkFailedTaskSettings, load_settings
-from handlers.workflow import steps
+from handlers.shared.settings import MarkFailedTaskEnvironment, load_settings
+from handlers.workflow import logic
 from handlers.workflow.models import FailedState
 
-settings = load_settings(MarkFailedTaskSettings)
+settings = load_settings(MarkFailedTaskEnvironment)
 jobs = JobTransitions(settings.table_name)
 # Clients are created during init, like the settings: the first invocation pays nothing extra.
 clients.get("dynamodb")
@@ -24,8 +24,8 @@ clients.get("dynamodb")
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Return ``{"job_id", "status"}`` after recording the failure."""
-    state = steps.parse_state(FailedState, event)
+    state = logic.parse_state(FailedState, event)
     logger.append_keys(job_id=state.job_id)
-    output = steps.mark_failed(state, jobs)
+    output = logic.mark_failed(state, jobs)
     metrics.add_metric(name="JobsFailed", unit="Count", value=1)
     return output

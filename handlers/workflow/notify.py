@@ -10,11 +10,11 @@ from handlers.shared.aws import clients
 from handlers.shared.aws.events_publisher import EventsPublisher
 from handlers.shared.aws.job_lookup import JobLookup
 from handlers.shared.observability import logger, metrics, tracer
-from handlers.shared.settings import NotifyTaskSettings, load_settings
-from handlers.workflow import steps
+from handlers.shared.settings import NotifyTaskEnvironment, load_settings
+from handlers.workflow import logic
 from handlers.workflow.models import ProcessedState
 
-settings = load_settings(NotifyTaskSettings)
+settings = load_settings(NotifyTaskEnvironment)
 jobs = JobLookup(settings.table_name)
 publisher = EventsPublisher(settings.events_topic_arn)
 # Clients are created during init, like the settings: the first invocation pays nothing extra.
@@ -27,9 +27,9 @@ clients.get("sns")
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Return the state plus ``status`` and ``message_id``; raise TransientError on SNS/DynamoDB trouble."""
-    state = steps.parse_state(ProcessedState, event)
+    state = logic.parse_state(ProcessedState, event)
     logger.append_keys(job_id=state.job_id)
-    output = steps.notify(state, jobs, publisher)
+    output = logic.notify(state, jobs, publisher)
     if output["message_id"]:
         metrics.add_metric(name="JobsCompleted", unit="Count", value=1)
     return output

@@ -9,11 +9,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from handlers.shared.aws import clients
 from handlers.shared.aws.job_transitions import JobTransitions
 from handlers.shared.observability import logger, metrics, tracer
-from handlers.shared.settings import ProcessTaskSettings, load_settings
-from handlers.workflow import steps
+from handlers.shared.settings import ProcessTaskEnvironment, load_settings
+from handlers.workflow import logic
 from handlers.workflow.models import ValidatedState
 
-settings = load_settings(ProcessTaskSettings)
+settings = load_settings(ProcessTaskEnvironment)
 jobs = JobTransitions(settings.table_name)
 # Clients are created during init, like the settings: the first invocation pays nothing extra.
 clients.get("dynamodb")
@@ -24,6 +24,6 @@ clients.get("dynamodb")
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Return the state plus ``result``; raise TransientError when DynamoDB is unavailable."""
-    state = steps.parse_state(ValidatedState, event)
+    state = logic.parse_state(ValidatedState, event)
     logger.append_keys(job_id=state.job_id)
-    return steps.process(state, jobs)
+    return logic.process(state, jobs)

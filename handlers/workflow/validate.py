@@ -7,11 +7,11 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from handlers.shared.observability import logger, metrics, tracer
-from handlers.shared.settings import ValidateTaskSettings, load_settings
-from handlers.workflow import steps
+from handlers.shared.settings import ValidateTaskEnvironment, load_settings
+from handlers.workflow import logic
 from handlers.workflow.models import JobState
 
-settings = load_settings(ValidateTaskSettings)
+settings = load_settings(ValidateTaskEnvironment)
 
 
 @logger.inject_lambda_context
@@ -19,6 +19,6 @@ settings = load_settings(ValidateTaskSettings)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Return the state plus ``operation``; raise JobValidationError for an invalid payload."""
-    state = steps.parse_state(JobState, event)
+    state = logic.parse_state(JobState, event)
     logger.append_keys(job_id=state.job_id)
-    return steps.validate(state)
+    return logic.validate(state)

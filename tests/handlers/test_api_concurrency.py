@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from conftest import stored_item
+from tests.handlers.helpers import stored_item
 
 
 def test_two_updates_of_the_same_version_one_wins_one_conflicts(api: Any, table: Any) -> None:

@@ -8,11 +8,11 @@ import json
 from typing import Any
 
 import pytest
-from conftest import count_records, make_api_event
 
 from handlers.api.logic import items as items_logic
 from handlers.api.resolver import build_app
-from handlers.shared.settings import ApiSettings, load_settings
+from handlers.shared.settings import ApiEnvironment, load_settings
+from tests.handlers.helpers import count_records, make_api_event
 
 
 def _assert_error_shape(body: Any, code: str) -> None:
@@ -90,6 +90,30 @@ def test_non_json_content_type_is_415_and_writes_nothing(api: Any, table: Any, m
     assert response.body["error"]["message"] == (
         f"Content-Type {content_type!r} is not supported; send the body as application/json")
     assert count_records(table, "") == 0
+
+
+def test_a_refused_media_type_outranks_other_request_errors(api: Any, table: Any) -> None:
+    # Given a form body the validation could parse, and an Idempotency-Key longer than allowed
+    headers = {"Content-Type": "application/x-www-form-urlencoded", "Idempotency-Key": "k" * 1000}
+
+    # When it is posted
+    response = api("POST", "/items", raw_body="name=Lamp", headers=headers)
+
+    # Then the body's media type is what the client hears about, and nothing is written
+    assert response.status == 415
+    _assert_error_shape(response.body, "unsupported_media_type")
+    assert count_records(table, "") == 0
+
+
+def test_a_json_media_type_is_read_without_changing_the_callers_event(api_event: Any, table: Any,
+                                                                     lambda_context: Any) -> None:
+    event = api_event("POST", "/items", raw_body='{"name": "Lamp"}', headers={"Content-Type": "Application/JSON"})
+    original = json.loads(json.dumps(event))
+
+    response = importlib.import_module("handlers.api.app").lambda_handler(event, lambda_context)
+
+    assert response["statusCode"] == 201, response["body"]
+    assert event == original
 
 
 def test_the_refused_content_type_is_shortened_in_the_message(api: Any) -> None:
@@ -181,7 +205,7 @@ def test_no_cors_headers_by_default(api: Any) -> None:
 
 def test_cors_for_configured_origins(table: Any, lambda_context: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ALLOWED_ORIGINS", "https://app.example.com,https://admin.example.com")
-    app = build_app(load_settings(ApiSettings))
+    app = build_app(load_settings(ApiEnvironment))
 
     allowed = app.resolve(
         make_api_event("GET", "/health", headers={"Origin": "https://admin.example.com"}), lambda_context

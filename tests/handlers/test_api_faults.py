@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError
-from conftest import IDEMPOTENCY_TABLE_NAME, TABLE_NAME, client_error
+
+from tests.handlers.helpers import IDEMPOTENCY_TABLE_NAME, TABLE_NAME, client_error
 
 ITEM_ID = "0b0a1c4e-1d2f-4a3b-8c4d-5e6f7a8b9c0d"
 ENDPOINT = "https://dynamodb.us-east-1.amazonaws.com"

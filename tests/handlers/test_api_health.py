@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ReadTimeoutError
-from conftest import client_error
+
+from tests.handlers.helpers import client_error
 
 
 def test_healthy(api: Any, inject_fault: Any) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from conftest import IDEMPOTENCY_TABLE_NAME, STATE_MACHINE_ARN, TABLE_NAME, client_error, count_records
+from tests.handlers.helpers import IDEMPOTENCY_TABLE_NAME, STATE_MACHINE_ARN, TABLE_NAME, client_error, count_records
 
 
 def test_same_key_and_body_five_times_creates_one_item_with_identical_responses(api: Any, table: Any) -> None:

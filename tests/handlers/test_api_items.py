@@ -6,7 +6,8 @@ import uuid
 from typing import Any
 
 import pytest
-from conftest import count_records, stored_item
+
+from tests.handlers.helpers import count_records, stored_item
 
 ITEM_FIELDS = {"id", "name", "description", "tags", "version", "created_at", "updated_at"}
 

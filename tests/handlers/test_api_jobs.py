@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ConnectTimeoutError
-from conftest import STATE_MACHINE_ARN, TABLE_NAME, client_error, count_records, stored_item
+
+from tests.handlers.helpers import STATE_MACHINE_ARN, TABLE_NAME, client_error, count_records, stored_item
 
 
 def _executions(state_machine: Any) -> list[dict[str, Any]]:

@@ -8,9 +8,9 @@ import sys
 from typing import Any
 
 import pytest
-from conftest import REPO_ROOT
 
 from handlers.api.routes_table import REQUEST_SCHEMAS, ROUTES
+from tests.handlers.helpers import REPO_ROOT
 
 
 @pytest.fixture(scope="module")
@@ -68,6 +68,18 @@ def test_body_routes_document_their_request_schema(document: dict[str, Any], met
     assert operation["requestBody"]["required"] is True
     assert set(schema["properties"]) == set(REQUEST_SCHEMAS[(method, path)]["properties"])
     assert schema.get("additionalProperties") is False
+
+
+def test_the_routes_that_take_a_body_are_exactly_those_with_a_request_schema(document: dict[str, Any]) -> None:
+    # The JSON-only body rule (handlers.api.json_body) applies to the routes of REQUEST_SCHEMAS.
+    with_body = {
+        (method.upper(), path)
+        for path, operations in document["paths"].items()
+        for method, operation in operations.items()
+        if "requestBody" in operation
+    }
+
+    assert with_body == set(REQUEST_SCHEMAS)
 
 
 def test_error_codes_are_documented_per_route(document: dict[str, Any]) -> None:

@@ -7,7 +7,8 @@ import subprocess
 import sys
 
 import pytest
-from conftest import ENVIRONMENT, REPO_ROOT
+
+from tests.handlers.helpers import ENVIRONMENT, REPO_ROOT
 
 
 def _import(module: str, environment: dict[str, str]) -> subprocess.CompletedProcess[str]:

@@ -7,11 +7,11 @@ import uuid
 from typing import Any
 
 import pytest
-from conftest import TABLE_NAME, client_error, stored_item
 
 from handlers.shared.aws.items_repository import item_to_attributes
 from handlers.shared.exceptions import TransientError
 from handlers.shared.models import Item
+from tests.handlers.helpers import TABLE_NAME, client_error, stored_item
 
 SCHEDULED = {"version": "0", "detail-type": "Scheduled Event", "source": "aws.events", "time": "2025-03-02T06:00:00Z"}
 DAY = "2025-03-02"

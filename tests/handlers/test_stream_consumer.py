@@ -8,7 +8,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from conftest import ACCOUNT, REGION, TABLE_NAME, client_error
+
+from tests.handlers.helpers import ACCOUNT, REGION, TABLE_NAME, client_error
 
 STREAM_ARN = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{TABLE_NAME}/stream/2025-01-01T00:00:00.000"
 

@@ -6,9 +6,9 @@ import json
 from typing import Any
 
 import pytest
-from conftest import client_error, stored_item
 
 from handlers.shared.exceptions import JobStateConflict, JobValidationError, TransientError
+from tests.handlers.helpers import client_error, stored_item
 
 
 @pytest.fixture

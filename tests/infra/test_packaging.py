@@ -80,7 +80,7 @@ def test_changing_one_handler_changes_only_its_artifact_key_and_hash(tmp_path):
 
 
 def test_changing_a_shared_module_of_a_package_changes_its_functions_only(tmp_path):
-    before, after = identities_after_edit(tmp_path, "handlers/workflow/steps.py")
+    before, after = identities_after_edit(tmp_path, "handlers/workflow/logic.py")
     changed = {name for name in before if before[name][:2] != after[name][:2]}
     assert changed == {spec.name for spec in FUNCTIONS if spec.package == "workflow"}
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 
 from handlers.shared.settings import (
-    ApiSettings,
+    ApiEnvironment,
     ConfigurationError,
-    DigestSettings,
-    StreamConsumerSettings,
-    ValidateTaskSettings,
+    DigestEnvironment,
+    StreamConsumerEnvironment,
+    ValidateTaskEnvironment,
     environment_names,
     load_settings,
 )
@@ -24,7 +24,7 @@ API = {
 
 
 def test_api_settings_load_from_the_environment_names() -> None:
-    settings = load_settings(ApiSettings, API)
+    settings = load_settings(ApiEnvironment, API)
 
     assert settings.table_name == "app-dev-items"
     assert settings.idempotency_table_name == "app-dev-idempotency"
@@ -34,14 +34,14 @@ def test_api_settings_load_from_the_environment_names() -> None:
 
 
 def test_each_function_requires_only_what_it_uses() -> None:
-    assert set(environment_names(ValidateTaskSettings)) == {
+    assert set(environment_names(ValidateTaskEnvironment)) == {
         "POWERTOOLS_SERVICE_NAME",
         "POWERTOOLS_METRICS_NAMESPACE",
         "POWERTOOLS_LOG_LEVEL",
     }
-    assert "TABLE_NAME" not in environment_names(StreamConsumerSettings)
-    assert {"TABLE_NAME", "EVENTS_TOPIC_ARN"} <= set(environment_names(DigestSettings))
-    assert "STATE_MACHINE_ARN" not in environment_names(DigestSettings)
+    assert "TABLE_NAME" not in environment_names(StreamConsumerEnvironment)
+    assert {"TABLE_NAME", "EVENTS_TOPIC_ARN"} <= set(environment_names(DigestEnvironment))
+    assert "STATE_MACHINE_ARN" not in environment_names(DigestEnvironment)
 
 
 @pytest.mark.parametrize("missing", ["TABLE_NAME", "IDEMPOTENCY_TABLE_NAME", "STATE_MACHINE_ARN"])
@@ -49,7 +49,7 @@ def test_a_missing_variable_is_named(missing: str) -> None:
     environ = {key: value for key, value in API.items() if key != missing}
 
     with pytest.raises(ConfigurationError) as caught:
-        load_settings(ApiSettings, environ)
+        load_settings(ApiEnvironment, environ)
 
     assert f"{missing} is required but not set" in str(caught.value)
 
@@ -66,29 +66,31 @@ def test_a_missing_variable_is_named(missing: str) -> None:
 )
 def test_an_invalid_variable_is_named(name: str, value: str) -> None:
     with pytest.raises(ConfigurationError) as caught:
-        load_settings(ApiSettings, {**API, name: value})
+        load_settings(ApiEnvironment, {**API, name: value})
 
     assert f"{name} is invalid" in str(caught.value)
 
 
 def test_topic_arn_is_checked_for_functions_that_publish() -> None:
     with pytest.raises(ConfigurationError, match="EVENTS_TOPIC_ARN is invalid"):
-        load_settings(StreamConsumerSettings, {**BASE, "EVENTS_TOPIC_ARN": "my-topic"})
+        load_settings(StreamConsumerEnvironment, {**BASE, "EVENTS_TOPIC_ARN": "my-topic"})
 
 
 def test_allowed_origins_are_split_and_trimmed() -> None:
-    settings = load_settings(ApiSettings, {**API, "ALLOWED_ORIGINS": " https://a.example.com, http://localhost:3000 ,"})
+    settings = load_settings(
+        ApiEnvironment, {**API, "ALLOWED_ORIGINS": " https://a.example.com, http://localhost:3000 ,"}
+    )
 
     assert settings.allowed_origins == ("https://a.example.com", "http://localhost:3000")
 
 
 def test_log_level_is_case_insensitive() -> None:
-    assert load_settings(ApiSettings, {**API, "POWERTOOLS_LOG_LEVEL": "debug"}).log_level == "DEBUG"
+    assert load_settings(ApiEnvironment, {**API, "POWERTOOLS_LOG_LEVEL": "debug"}).log_level == "DEBUG"
 
 
 def test_every_problem_is_reported_at_once() -> None:
     with pytest.raises(ConfigurationError) as caught:
-        load_settings(ApiSettings, BASE)
+        load_settings(ApiEnvironment, BASE)
 
     message = str(caught.value)
     assert all(name in message for name in ("TABLE_NAME", "IDEMPOTENCY_TABLE_NAME", "STATE_MACHINE_ARN"))

@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 from handlers.shared.aws import clients
 from handlers.shared.aws.errors import ConditionFailed, aws_call
-from handlers.shared.aws.table_keys import ITEMS_INDEX, ITEMS_INDEX_PK
+from handlers.shared.aws.table_keys import ITEMS_INDEX_PK
+from handlers.shared.constants import ITEMS_INDEX
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

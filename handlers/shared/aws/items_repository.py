@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 from handlers.shared.aws import clients
 from handlers.shared.aws.errors import ConditionFailed, aws_call
-from handlers.shared.aws.table_keys import ITEM_PK_PREFIX, ITEM_SK, ITEMS_INDEX, ITEMS_INDEX_PK
+from handlers.shared.aws.table_keys import ITEM_PK_PREFIX, ITEM_SK, ITEMS_INDEX_PK
+from handlers.shared.constants import ITEMS_INDEX
 from handlers.shared.exceptions import ItemAlreadyExists, ItemNotFound, VersionConflict
 from handlers.shared.models import Item
 

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from handlers.shared.exceptions import JobValidationError
-from handlers.workflow import steps
+from handlers.workflow import logic
 from handlers.workflow.models import FailedState, JobState, ValidatedState
 
 JOB_ID = "0b0a1c4e-1d2f-4a3b-8c4d-5e6f7a8b9c0d"
@@ -16,7 +16,7 @@ JOB_ID = "0b0a1c4e-1d2f-4a3b-8c4d-5e6f7a8b9c0d"
 def test_a_valid_payload_gets_its_operation() -> None:
     state = JobState.model_validate({"job_id": JOB_ID, "payload": {"items": [1, 2.5]}, "trace": "kept"})
 
-    output = steps.validate(state)
+    output = logic.validate(state)
 
     assert output == {"job_id": JOB_ID, "payload": {"items": [1, 2.5]}, "trace": "kept", "operation": "sum"}
 
@@ -37,7 +37,7 @@ def test_an_invalid_payload_names_the_problem(payload: dict[str, object], proble
     state = JobState.model_validate({"job_id": JOB_ID, "payload": payload})
 
     with pytest.raises(JobValidationError) as caught:
-        steps.validate(state)
+        logic.validate(state)
 
     assert problem in str(caught.value)
     assert type(caught.value).__name__ == "JobValidationError"
@@ -48,7 +48,7 @@ def test_an_invalid_payload_names_the_problem(payload: dict[str, object], proble
     [("sum", [1, 2, 3], 6), ("sum", [0.1, 0.2], 0.30000000000000004), ("mean", [1, 2], 1.5), ("min", [3, -1], -1)],
 )
 def test_compute(operation: str, values: list[float], expected: float) -> None:
-    result = steps.compute(values, operation)  # type: ignore[arg-type]
+    result = logic.compute(values, operation)  # type: ignore[arg-type]
 
     assert result.value == pytest.approx(expected)
     assert result.count == len(values)
@@ -56,7 +56,7 @@ def test_compute(operation: str, values: list[float], expected: float) -> None:
 
 def test_a_malformed_state_is_a_validation_error() -> None:
     with pytest.raises(JobValidationError, match="Invalid task input: job_id"):
-        steps.parse_state(ValidatedState, {"job_id": "nope", "payload": {}, "operation": "sum"})
+        logic.parse_state(ValidatedState, {"job_id": "nope", "payload": {}, "operation": "sum"})
 
 
 def test_validation_messages_reach_the_client_but_stack_traces_do_not() -> None:
@@ -64,7 +64,7 @@ def test_validation_messages_reach_the_client_but_stack_traces_do_not() -> None:
         {
             "errorMessage": "Invalid job payload: payload.items: Field required",
             "errorType": "JobValidationError",
-            "stackTrace": ['  File "/var/task/handlers/workflow/steps.py", line 40'],
+            "stackTrace": ['  File "/var/task/handlers/workflow/logic.py", line 40'],
         }
     )
     validation = FailedState.model_validate(
@@ -74,6 +74,6 @@ def test_validation_messages_reach_the_client_but_stack_traces_do_not() -> None:
         {"job_id": JOB_ID, "error": {"Error": "KeyError", "Cause": json.dumps({"errorMessage": "'secret'"})}}
     )
 
-    assert steps.failure_of(validation).message == "Invalid job payload: payload.items: Field required"
-    assert steps.failure_of(crash).code == "KeyError"
-    assert steps.failure_of(crash).message == steps.GENERIC_FAILURE
+    assert logic.failure_of(validation).message == "Invalid job payload: payload.items: Field required"
+    assert logic.failure_of(crash).code == "KeyError"
+    assert logic.failure_of(crash).message == logic.GENERIC_FAILURE

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 
-from handlers.stream.events import MalformedRecord, item_event
+from handlers.stream.logic import MalformedRecord, item_event
 
 ITEM_ID = "0b0a1c4e-1d2f-4a3b-8c4d-5e6f7a8b9c0d"
 
