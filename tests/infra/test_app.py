@@ -32,7 +32,7 @@ TASK_RETRY = {"ValidateInput": (2, 3, 2.0), "ProcessData": (2, 3, 2.0), "SendNot
               "MarkFailed": (2, 3, 2.0)}
 
 
-def settings_model(handler: str) -> type[handler_settings.FunctionSettings]:
+def settings_model(handler: str) -> type[handler_settings.FunctionEnvironment]:
     """The settings model the handler's code loads (`load_settings(<Model>)`), found statically."""
     found = set()
     for module in import_closure(handler.rsplit(".", 1)[0]):
