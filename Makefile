@@ -58,3 +58,9 @@ bench: install
 
 clean:
 	rm -rf cdktf.out build .pytest_cache .mypy_cache .ruff_cache
+
+# --- architecture diagram -------------------------------------------------------------------
+.PHONY: diagram
+
+diagram: install  ## redraw docs/architecture.mmd and README's diagram from a synth of prod (temp dir; cdktf.out untouched)
+	$(PY) -m devtools.diagram
