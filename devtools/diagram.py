@@ -43,7 +43,7 @@ def render(architecture: Architecture) -> str:
     """The Mermaid flowchart: one subgraph per stack, edges for what flows between them."""
     workspace = architecture.workspace
     lines = [
-        "flowchart TB",
+        "flowchart LR",
         f"  %% Written by `make diagram` from the synthesized `{workspace}` workspace; do not edit.",
     ]
     in_workspace = [layer for layer in architecture.layers if layer.stack != "bootstrap"]

@@ -121,7 +121,7 @@ def test_a_read_of_an_output_the_producer_does_not_export_is_an_error(copy_of_sy
 NODE_ID = r"[A-Za-z][A-Za-z0-9_]*"
 LABEL = r'"[^"<>]*(?:<br/>[^"<>]*)*"'
 LINE_FORMS = [
-    re.compile(r"^flowchart TB$"),
+    re.compile(r"^flowchart LR$"),
     re.compile(r"^ *%% .*$"),
     re.compile(rf"^ *subgraph {NODE_ID}\[{LABEL}\]$"),
     re.compile(r"^ *end$"),
