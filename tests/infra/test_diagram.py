@@ -50,7 +50,8 @@ def test_the_diagram_draws_every_stack_and_every_manifest_dependency(synth: Synt
         for upstream in manifest[name]["dependencies"]:
             assert re.search(rf'^  {upstream.replace("-", "_")} -->\|"[^"]+"\| {name.replace("-", "_")}$', mermaid,
                              re.MULTILINE), f"no labelled edge {upstream} -> {name}"
-    assert "7 × aws_lambda_function" in mermaid
+    assert f'"{synth.count(f"{WORKSPACE}-app", "aws_lambda_function")} × aws_lambda_function"' in mermaid
+    assert f'"{synth.count(f"{WORKSPACE}-observability", "aws_cloudwatch_metric_alarm")} × aws_cloudwatch' in mermaid
     assert 'prod_security -->|"key: arn"| prod_data' in mermaid
 
 
