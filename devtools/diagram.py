@@ -21,7 +21,7 @@ from os.path import commonprefix
 from pathlib import Path
 
 from devtools.architecture import Architecture, ArchitectureError, Layer, Read, read_architecture
-from devtools.stacks import StackGraphError
+from devtools.stacks import BOOTSTRAP, StackGraphError
 
 ROOT = Path(__file__).resolve().parents[1]
 DIAGRAM_FILE = ROOT / "docs" / "architecture.mmd"
@@ -46,18 +46,18 @@ def render(architecture: Architecture) -> str:
         "flowchart LR",
         f"  %% Written by `make diagram` from the synthesized `{workspace}` workspace; do not edit.",
     ]
-    in_workspace = [layer for layer in architecture.layers if layer.stack != "bootstrap"]
     for layer in architecture.layers:
-        if layer.stack == "bootstrap":
+        if layer.stack == BOOTSTRAP:
             lines += _subgraph(layer, "  ")
     lines.append(f'  subgraph {_workspace_id(workspace)}["workspace {workspace}"]')
-    for layer in in_workspace:
-        lines += _subgraph(layer, "    ")
+    for layer in architecture.layers:
+        if layer.stack != BOOTSTRAP:
+            lines += _subgraph(layer, "    ")
     lines.append("  end")
     if architecture.state_backend_users:
         count = len(architecture.state_backend_users)
         label = f"state bucket: S3 backend of {count} stack{'s' if count != 1 else ''}"
-        lines.append(f'  bootstrap -.->|"{label}"| {_workspace_id(workspace)}')
+        lines.append(f'  {_node_id(BOOTSTRAP)} -.->|"{label}"| {_workspace_id(workspace)}')
     for flow in architecture.flows:
         label = "<br/>".join(_escape(line) for line in read_lines(flow.reads)) or "depends on"
         lines.append(f'  {_node_id(flow.producer)} -->|"{label}"| {_node_id(flow.consumer)}')
