@@ -61,3 +61,15 @@ bench: install
 
 clean:
 	rm -rf cdktf.out build .pytest_cache .mypy_cache .ruff_cache
+
+# --- architecture diagram -------------------------------------------------------------------
+.PHONY: diagram
+
+diagram: install  ## redraw docs/architecture.mmd and README's diagram from a synth of prod (temp dir; cdktf.out untouched)
+	$(PY) -m devtools.diagram
+
+# --- formatting: the fixable part of `make lint` (tests/infra/test_precommit.py keeps them in step) ---
+.PHONY: fmt
+
+fmt: install  ## apply ruff's safe fixes (import order, pyupgrade, simplifications); `make lint` checks the same rules
+	$(PY) -m ruff check --fix .
