@@ -201,6 +201,7 @@ class RestApi(Construct):
         id_ = f"{method.lower()}_{path_id(path)}"
         route = (method, path)
         parameters = request_parameters(method, path)
+        cached = self._inputs.settings.api.cached_routes
         gateway_method = ApiGatewayMethod(
             self, f"method_{id_}", rest_api_id=self.api.id, resource_id=self._resources[path].id,
             http_method=method, authorization="NONE", api_key_required=route not in PUBLIC_ROUTES,
@@ -211,9 +212,10 @@ class RestApi(Construct):
             self, f"integration_{id_}", rest_api_id=self.api.id, resource_id=self._resources[path].id,
             http_method=gateway_method.http_method, type="AWS_PROXY", integration_http_method="POST",
             uri=self._inputs.api_function.alias.invoke_arn,
-            # Every parameter of a GET is a cache key: a cached answer is only ever reused
-            # for the same id, page and limit (AWS "Cache settings for REST APIs").
-            cache_key_parameters=sorted(parameters) if method == "GET" and parameters else None)
+            # A cached route has every parameter as a cache key: a cached answer is only ever
+            # reused for the same id, page and limit (AWS "Cache settings for REST APIs").
+            # Only cached routes list them (the local emulator does not keep the list).
+            cache_key_parameters=sorted(parameters) if f"{method} {path}" in cached and parameters else None)
         self._parts += [gateway_method.id, integration.id]
 
     def _build_cors_preflight(self, path: str) -> None:

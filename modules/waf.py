@@ -17,7 +17,11 @@ from cdktf_cdktf_provider_aws.wafv2_web_acl import (
     Wafv2WebAclVisibilityConfig,
 )
 from cdktf_cdktf_provider_aws.wafv2_web_acl_association import Wafv2WebAclAssociation
-from cdktf_cdktf_provider_aws.wafv2_web_acl_logging_configuration import Wafv2WebAclLoggingConfiguration
+from cdktf_cdktf_provider_aws.wafv2_web_acl_logging_configuration import (
+    Wafv2WebAclLoggingConfiguration,
+    Wafv2WebAclLoggingConfigurationRedactedFields,
+    Wafv2WebAclLoggingConfigurationRedactedFieldsSingleHeader,
+)
 from constructs import Construct
 
 from modules.config import GatewaySettings, WorkspaceSettings
@@ -35,6 +39,8 @@ COUNT_ONLY_RULES = {
 # id, so `request_id` holds this fixed marker: the block is found in the WAF log by time,
 # client address and the rule's name.
 WAF_REQUEST_ID = "waf-blocked"
+# Credentials a request can carry in a header (lowercase, as WAF matches header names).
+REDACTED_HEADERS = ("x-api-key", "authorization")
 
 
 def _visibility(name: str) -> dict[str, Any]:
@@ -116,8 +122,13 @@ class RegionalWaf(Construct):
         # WAF requires log group names to start with aws-waf-logs-.
         log_group = CloudwatchLogGroup(self, "log_group", name=f"aws-waf-logs-{name}",
                                        retention_in_days=settings.log_retention_days, kms_key_id=kms_key_arn)
-        Wafv2WebAclLoggingConfiguration(self, "logging", resource_arn=self.web_acl.arn,
-                                        log_destination_configs=[log_group.arn])
+        # WAF logs carry the request's headers: the client's API key and any signature are
+        # redacted, so the log group never holds a credential.
+        Wafv2WebAclLoggingConfiguration(
+            self, "logging", resource_arn=self.web_acl.arn, log_destination_configs=[log_group.arn],
+            redacted_fields=[Wafv2WebAclLoggingConfigurationRedactedFields(
+                single_header=Wafv2WebAclLoggingConfigurationRedactedFieldsSingleHeader(name=header))
+                for header in REDACTED_HEADERS])
         Wafv2WebAclAssociation(self, "association", resource_arn=resource_arn, web_acl_arn=self.web_acl.arn)
 
     @staticmethod

@@ -150,6 +150,12 @@ def test_waf_body_answer_is_the_error_shape(synth):
         "request_id": "waf-blocked"}}
 
 
+def test_waf_logs_hold_no_api_key(synth):
+    logging = only(app(synth, "prod"), "aws_wafv2_web_acl_logging_configuration", "waf/logging")
+    assert logging["redacted_fields"] == [{"single_header": {"name": "x-api-key"}},
+                                          {"single_header": {"name": "authorization"}}]
+
+
 # --- finding 3: WAF rate rule ---------------------------------------------------------------------
 
 @pytest.mark.parametrize("workspace", WORKSPACES)
