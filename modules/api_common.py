@@ -4,7 +4,7 @@ JSON access-log format, the encrypted access-log group and the invoke permission
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.lambda_permission import LambdaPermission
@@ -16,8 +16,13 @@ from modules.config import WorkspaceSettings
 from modules.function import Function
 from modules.log_archive import LogArchive
 
-__all__ = ["PUBLIC_ROUTES", "REQUEST_MODEL_NAMES", "REQUEST_SCHEMAS", "ROUTES", "ApiInputs", "ApiOutputs",
-           "access_log_format", "build_access_logs", "allow_invoke", "path_id"]
+__all__ = ["PUBLIC_ROUTES", "QUERY_PARAMETERS", "REQUEST_MODEL_NAMES", "REQUEST_SCHEMAS", "ROUTES", "ApiInputs",
+           "ApiOutputs", "access_log_format", "build_access_logs", "allow_invoke", "path_id", "request_parameters",
+           "route_throttle"]
+
+# Query parameters of the GET routes, as the OpenAPI document declares them (the contract
+# suite compares the two): declared on the methods, and cache keys where a route is cached.
+QUERY_PARAMETERS: dict[tuple[str, str], tuple[str, ...]] = {("GET", "/items"): ("limit", "cursor")}
 
 # Fields every access-log line carries, with the context variables both API kinds share.
 _SHARED_ACCESS_LOG_FIELDS = {
@@ -70,13 +75,31 @@ class ApiOutputs:
     # ("5xx", "4xx", "latency"): they differ between the REST and the HTTP kind.
     metric_dimensions: dict[str, str]
     metric_names: dict[str, str]
-    key_id: str | None = None  # the REST kind's API key; HTTP APIs have none
+    key_id: str | None = None  # the REST kind's first client's API key; HTTP APIs have none
     key_value: str | None = None
+    # Every client's key by client name (REST kind): ids, and values (sensitive).
+    client_key_ids: dict[str, str] = field(default_factory=dict)
+    client_key_values: dict[str, str] = field(default_factory=dict)
 
 
 def path_id(path: str) -> str:
     """A construct-id fragment for a route path: ``/items/{id}`` -> ``items_id``."""
     return path.strip("/").replace("/", "_").replace("{", "").replace("}", "")
+
+
+def request_parameters(method: str, path: str) -> dict[str, bool]:
+    """A route's path (required) and query (optional) parameters as API Gateway names."""
+    parameters = {f"method.request.path.{p[1:-1]}": True for p in path.split("/") if p.startswith("{")}
+    parameters.update({f"method.request.querystring.{q}": False for q in QUERY_PARAMETERS.get((method, path), ())})
+    return parameters
+
+
+def route_throttle(settings: WorkspaceSettings) -> tuple[float, int]:
+    """Rate and burst of each route: the API's throttle split evenly over its routes, since
+    API Gateway gives every method (route) of a stage its own token bucket (AWS "Throttle
+    requests to your REST APIs": per-stage limits are applied at the method level)."""
+    routes = len(ROUTES)
+    return settings.api.throttle_rate_limit / routes, max(1, settings.api.throttle_burst_limit // routes)
 
 
 def build_access_logs(scope: Construct, inputs: ApiInputs) -> CloudwatchLogGroup:

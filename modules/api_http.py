@@ -10,8 +10,12 @@ Settings that do not apply to this kind, by decision (they are REST-only in AWS)
 - `api.manage_account_logging_role`: the account-level CloudWatch role
   (`aws_api_gateway_account`) serves REST execution logging only; HTTP API access logs are
   delivered without it, so the HTTP kind never creates it.
-- usage plans, API keys, request validation, cache cluster and execution-log level are
-  REST API features with no HTTP API counterpart.
+- usage plans, API keys (`api.clients`, `api.quota_per_month`), request validation, cache
+  cluster (`api.cached_routes`) and execution-log level are REST API features with no HTTP
+  API counterpart.
+- gateway responses: an HTTP API answers a failed or throttled invocation of the function
+  with its own 500 `{"message": "Internal Server Error"}`, which cannot be customized; the
+  throttle is sized to the function's concurrency so that it does not happen.
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ from modules.api_common import (
     allow_invoke,
     build_access_logs,
     path_id,
+    route_throttle,
 )
 
 
@@ -71,9 +76,10 @@ class HttpApi(Construct):
             self, "stage", api_id=self.api.id, name="$default", auto_deploy=True,
             access_log_settings=Apigatewayv2StageAccessLogSettings(
                 destination_arn=log_group.arn, format=access_log_format(HTTP_ACCESS_LOG_FIELDS)),
+            # Each route has its own bucket: the API's throttle is split over them.
             default_route_settings=Apigatewayv2StageDefaultRouteSettings(
-                throttling_burst_limit=settings.api.throttle_burst_limit,
-                throttling_rate_limit=settings.api.throttle_rate_limit,
+                throttling_burst_limit=route_throttle(settings)[1],
+                throttling_rate_limit=route_throttle(settings)[0],
                 detailed_metrics_enabled=True))
         self.outputs = ApiOutputs(api_id=self.api.id, url=self.stage.invoke_url,
                                   metric_dimensions={"ApiId": self.api.id, "Stage": "$default"},

@@ -56,6 +56,8 @@ from modules.api_common import (
     allow_invoke,
     build_access_logs,
     path_id,
+    request_parameters,
+    route_throttle,
 )
 from modules.config import WorkspaceSettings
 from modules.iam import assume_role_policy
@@ -82,8 +84,21 @@ GATEWAY_ERRORS: dict[str, tuple[str | None, str, str]] = {
     "MISSING_AUTHENTICATION_TOKEN": ("404", "not_found", "no route matches this method and path"),
     "INVALID_API_KEY": ("403", "forbidden", "a valid x-api-key header is required"),
     "API_CONFIGURATION_ERROR": (None, "gateway_error", "the API gateway could not process the request"),
-    "THROTTLED": ("429", "throttled", "too many requests; retry later"),
+    "THROTTLED": ("429", "throttled", "too many requests; retry after the Retry-After delay"),
     "QUOTA_EXCEEDED": ("429", "quota_exceeded", "the usage plan quota is used up"),
+    "REQUEST_TOO_LARGE": ("413", "payload_too_large", "the request is larger than the API accepts"),
+    # A failed invocation of the function, a Lambda throttle (429 from Invoke) included:
+    # answered as the contract answers an unavailable dependency. The status is static per
+    # response type, so every integration failure gets it (AWS "Gateway responses").
+    "INTEGRATION_FAILURE": ("503", "service_unavailable",
+                            "the service is temporarily unavailable; retry after the Retry-After delay"),
+}
+# Extra headers of some gateway responses (static values), and the CORS header that lets
+# browsers read them.
+RETRY_AFTER_SECONDS = 1
+GATEWAY_ERROR_HEADERS: dict[str, dict[str, str]] = {
+    response_type: {"Retry-After": f"'{RETRY_AFTER_SECONDS}'", "Access-Control-Expose-Headers": "'Retry-After'"}
+    for response_type in ("THROTTLED", "INTEGRATION_FAILURE")
 }
 
 
@@ -115,7 +130,8 @@ def definition_digest(settings: WorkspaceSettings) -> str:
         "schemas": {f"{m} {p}": s for (m, p), s in REQUEST_SCHEMAS.items()},
         "models": {f"{m} {p}": name for (m, p), name in REQUEST_MODEL_NAMES.items()},
         "validator": {"name": VALIDATOR_NAME, "body": True, "parameters": True},
-        "errors": {t: [status, error_template(code, message)] for t, (status, code, message) in GATEWAY_ERRORS.items()},
+        "errors": {t: [status, error_template(code, message), GATEWAY_ERROR_HEADERS.get(t, {})]
+                   for t, (status, code, message) in GATEWAY_ERRORS.items()},
         "cors": {"methods": CORS_METHODS, "headers": CORS_HEADERS, "origin": allowed_origin(settings),
                  "allowed_origins": list(settings.app.allowed_origins), "template": PREFLIGHT_REQUEST_TEMPLATE},
         "settings": settings.api.model_dump(mode="json"),
@@ -151,11 +167,14 @@ class RestApi(Construct):
         self._build_gateway_responses()
         self.stage = self._build_stage()
         allow_invoke(self, inputs.api_function, self.api.execution_arn)
-        api_key = self._build_usage_plan()
+        keys = self._build_usage_plan()
+        first = keys[settings.api.clients[0]]
         self.outputs = ApiOutputs(api_id=self.api.id, url=self.stage.invoke_url,
                                   metric_dimensions={"ApiName": self.api.name, "Stage": settings.workspace},
                                   metric_names={"5xx": "5XXError", "4xx": "4XXError", "latency": "Latency"},
-                                  key_id=api_key.id, key_value=api_key.value)
+                                  key_id=first.id, key_value=first.value,
+                                  client_key_ids={client: key.id for client, key in keys.items()},
+                                  client_key_values={client: key.value for client, key in keys.items()})
         if settings.api.domain_name and settings.api.certificate_arn:
             self._build_domain(settings.api.domain_name, settings.api.certificate_arn)
         if settings.api.waf_enabled:
@@ -181,7 +200,8 @@ class RestApi(Construct):
     def _build_route(self, method: str, path: str) -> None:
         id_ = f"{method.lower()}_{path_id(path)}"
         route = (method, path)
-        parameters = {f"method.request.path.{p[1:-1]}": True for p in path.split("/") if p.startswith("{")}
+        parameters = request_parameters(method, path)
+        cached = self._inputs.settings.api.cached_routes
         gateway_method = ApiGatewayMethod(
             self, f"method_{id_}", rest_api_id=self.api.id, resource_id=self._resources[path].id,
             http_method=method, authorization="NONE", api_key_required=route not in PUBLIC_ROUTES,
@@ -191,7 +211,11 @@ class RestApi(Construct):
         integration = ApiGatewayIntegration(
             self, f"integration_{id_}", rest_api_id=self.api.id, resource_id=self._resources[path].id,
             http_method=gateway_method.http_method, type="AWS_PROXY", integration_http_method="POST",
-            uri=self._inputs.api_function.alias.invoke_arn)
+            uri=self._inputs.api_function.alias.invoke_arn,
+            # A cached route has every parameter as a cache key: a cached answer is only ever
+            # reused for the same id, page and limit (AWS "Cache settings for REST APIs").
+            # Only cached routes list them (the local emulator does not keep the list).
+            cache_key_parameters=sorted(parameters) if f"{method} {path}" in cached and parameters else None)
         self._parts += [gateway_method.id, integration.id]
 
     def _build_cors_preflight(self, path: str) -> None:
@@ -225,7 +249,9 @@ class RestApi(Construct):
                 response_templates={"application/json": error_template(code, message)},
                 response_parameters={"gatewayresponse.header.Access-Control-Allow-Origin":
                                      allowed_origin(self._inputs.settings),
-                                     "gatewayresponse.header.Access-Control-Allow-Headers": CORS_HEADERS})
+                                     "gatewayresponse.header.Access-Control-Allow-Headers": CORS_HEADERS,
+                                     **{f"gatewayresponse.header.{name}": value
+                                        for name, value in GATEWAY_ERROR_HEADERS.get(response_type, {}).items()}})
             self._parts.append(response.id)
 
     def _build_stage(self) -> ApiGatewayStage:
@@ -236,37 +262,61 @@ class RestApi(Construct):
                 [definition_digest(settings), *self._parts]))},
             lifecycle=TerraformResourceLifecycle(create_before_destroy=True))
         log_group = build_access_logs(self, self._inputs)
+        cached = settings.api.cached_routes
         stage = ApiGatewayStage(
             self, "stage", rest_api_id=self.api.id, deployment_id=deployment.id, stage_name=settings.workspace,
             xray_tracing_enabled=settings.xray_tracing,
-            cache_cluster_enabled=settings.api.cache_cluster_enabled,
-            cache_cluster_size=settings.api.cache_cluster_size if settings.api.cache_cluster_enabled else None,
+            cache_cluster_enabled=bool(cached),
+            cache_cluster_size=settings.api.cache_cluster_size if cached else None,
             access_log_settings=ApiGatewayStageAccessLogSettings(
                 destination_arn=log_group.arn, format=access_log_format(REST_ACCESS_LOG_FIELDS)))
-        ApiGatewayMethodSettings(
-            self, "method_settings", rest_api_id=self.api.id, stage_name=stage.stage_name, method_path="*/*",
-            settings=ApiGatewayMethodSettingsSettings(
-                metrics_enabled=True, logging_level=settings.api.execution_logging_level,
-                data_trace_enabled=settings.workspace in ("local", "dev"),
-                throttling_burst_limit=settings.api.throttle_burst_limit,
-                throttling_rate_limit=settings.api.throttle_rate_limit,
-                caching_enabled=settings.api.cache_cluster_enabled,
-                # Encrypted whenever a cache exists; set either way so the setting never drifts.
-                cache_data_encrypted=True))
+        # Every method: throttled at its share of the API's throttle, never cached...
+        ApiGatewayMethodSettings(self, "method_settings", rest_api_id=self.api.id, stage_name=stage.stage_name,
+                                 method_path="*/*", settings=self._method_settings(None))
+        # ...except the GET routes configured as cached, each with its TTL.
+        for route, ttl in sorted(cached.items()):
+            method, path = route.split(" ", 1)
+            ApiGatewayMethodSettings(self, f"method_settings_{method.lower()}_{path_id(path)}",
+                                     rest_api_id=self.api.id, stage_name=stage.stage_name,
+                                     method_path=f"{path.lstrip('/')}/{method}", settings=self._method_settings(ttl))
         return stage
 
-    def _build_usage_plan(self) -> ApiGatewayApiKey:
+    def _method_settings(self, cache_ttl: int | None) -> ApiGatewayMethodSettingsSettings:
+        """A method's stage settings; `cache_ttl` None for an uncached method."""
         settings = self._inputs.settings
+        rate, burst = route_throttle(settings)
+        return ApiGatewayMethodSettingsSettings(
+            metrics_enabled=True, logging_level=settings.api.execution_logging_level,
+            data_trace_enabled=settings.workspace in ("local", "dev"),
+            throttling_burst_limit=burst, throttling_rate_limit=rate,
+            caching_enabled=cache_ttl is not None, cache_ttl_in_seconds=cache_ttl,
+            # Encrypted whenever a cache exists; set either way so the setting never drifts.
+            cache_data_encrypted=True,
+            # Only callers allowed to invalidate may bypass the cache with Cache-Control: max-age=0.
+            require_authorization_for_cache_control=True if cache_ttl is not None else None,
+            unauthorized_cache_control_header_strategy="FAIL_WITH_403" if cache_ttl is not None else None)
+
+    def _build_usage_plan(self) -> dict[str, ApiGatewayApiKey]:
+        """One usage plan; one API key per client in it, so the per-key throttle and quota
+        (AWS "Usage plans and API keys": limits apply to each key) are each client's own.
+        The first client keeps the original key's id and name: upgrading replaces nothing."""
+        settings = self._inputs.settings
+        api = settings.api
+        quota = api.quota_per_month
         plan = ApiGatewayUsagePlan(
             self, "usage_plan", name=settings.name("api-plan"),
             api_stages=[ApiGatewayUsagePlanApiStages(api_id=self.api.id, stage=self.stage.stage_name)],
-            throttle_settings=ApiGatewayUsagePlanThrottleSettings(burst_limit=settings.api.throttle_burst_limit,
-                                                                  rate_limit=settings.api.throttle_rate_limit),
-            quota_settings=ApiGatewayUsagePlanQuotaSettings(limit=settings.api.quota_per_month, period="MONTH"))
-        api_key = ApiGatewayApiKey(self, "api_key", name=settings.name("api-key"), enabled=True)
-        ApiGatewayUsagePlanKey(self, "usage_plan_key", key_id=api_key.id, key_type="API_KEY",
-                               usage_plan_id=plan.id)
-        return api_key
+            throttle_settings=ApiGatewayUsagePlanThrottleSettings(burst_limit=api.client_burst_limit,
+                                                                  rate_limit=api.client_rate_limit),
+            quota_settings=ApiGatewayUsagePlanQuotaSettings(limit=quota, period="MONTH") if quota else None)
+        keys = {}
+        for index, client in enumerate(api.clients):
+            suffix = "" if index == 0 else f"_{client.replace('-', '_')}"
+            name = settings.name("api-key") if index == 0 else settings.name(f"api-key-{client}")
+            keys[client] = ApiGatewayApiKey(self, f"api_key{suffix}", name=name, enabled=True)
+            ApiGatewayUsagePlanKey(self, f"usage_plan_key{suffix}", key_id=keys[client].id, key_type="API_KEY",
+                                   usage_plan_id=plan.id)
+        return keys
 
     def _build_domain(self, domain_name: str, certificate_arn: str) -> None:
         domain = ApiGatewayDomainName(

@@ -243,3 +243,6 @@ class AppStack(LayerStack):
         if self.outputs.api.key_id is not None:
             TerraformOutput(self, "api_key_id", value=self.outputs.api.key_id)
             TerraformOutput(self, "api_key_value", value=self.outputs.api.key_value, sensitive=True)
+            # Every client's key (the first is also api_key_id/api_key_value above).
+            TerraformOutput(self, "api_client_key_ids", value=self.outputs.api.client_key_ids)
+            TerraformOutput(self, "api_client_key_values", value=self.outputs.api.client_key_values, sensitive=True)

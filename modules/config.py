@@ -10,14 +10,16 @@ the field, the value and what is allowed.
 from __future__ import annotations
 
 import ipaddress
+import math
 import re
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from handlers.api.routes_table import ROUTES
 from handlers.shared.constants import DEFAULT_EMULATOR_ENDPOINT, DEFAULT_PROJECT, DEFAULT_REGION
-from modules.catalog import FUNCTIONS, FunctionSpec
+from modules.catalog import FUNCTIONS, ApiTrigger, FunctionSpec, triggered_by
 from modules.catalog import function as catalog_function
 from modules.config_errors import ConfigError, describe
 
@@ -48,6 +50,11 @@ _PROJECT = re.compile(r"^[a-z][a-z0-9-]{1,22}[a-z0-9]$")
 _REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _ACM_ARN = re.compile(r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-f-]{36}$")
+_CLIENT = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
+# Routes whose answer changes with every poll or probe: never served from the stage cache.
+NEVER_CACHED_ROUTES = frozenset({("GET", "/jobs/{id}"), ("GET", "/health")})
+# A usage plan MONTH counted at its longest.
+SECONDS_PER_QUOTA_MONTH = 31 * 86_400
 _DOMAIN = re.compile(r"^(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 
 
@@ -60,12 +67,30 @@ TimeoutSeconds = Annotated[int, Field(ge=1, le=900, description="Lambda timeout,
 
 
 class FunctionSizing(_Frozen):
-    """Memory, timeout and reserved concurrency of one Lambda function."""
+    """Memory, timeout and (opt-in) reserved concurrency of one Lambda function."""
 
     memory_mb: MemoryMb = 256
     timeout_seconds: TimeoutSeconds = 30
-    # Reserved so one runaway function cannot starve the others (and bounds cost).
-    reserved_concurrency: int = Field(default=10, ge=1, le=1000)
+    # Reserved concurrency is opt-in (None: the function shares the account's unreserved
+    # pool). A reservation is both the function's guarantee and its ceiling, and AWS keeps
+    # 100 of the account's concurrency unreserved, so reservations fail in new accounts with
+    # a low quota: set one only with the reason, in `reservation_reason`.
+    reserved_concurrency: int | None = Field(default=None, ge=1, le=1000)
+    reservation_reason: str | None = Field(default=None, min_length=10)
+    # The assumption the API's throttle is sized from: the duration of one invocation, in
+    # ms, averaged over warm invocations and the occasional cold start. The API admits at
+    # most concurrency x 1000 / expected_duration_ms requests per second.
+    expected_duration_ms: int = Field(default=200, ge=1, le=900_000)
+
+    @model_validator(mode="after")
+    def _reservation_has_reason(self) -> FunctionSizing:
+        if (self.reserved_concurrency is None) != (self.reservation_reason is None):
+            raise ValueError(f"reserved_concurrency {self.reserved_concurrency} with reservation_reason "
+                             f"{self.reservation_reason!r}; allowed: both set (a reservation and why) or neither")
+        if self.expected_duration_ms > self.timeout_seconds * 1000:
+            raise ValueError(f"expected_duration_ms {self.expected_duration_ms} exceeds timeout_seconds "
+                             f"{self.timeout_seconds}; allowed: at most the timeout in ms")
+        return self
 
 
 class FunctionOverride(_Frozen):
@@ -74,6 +99,8 @@ class FunctionOverride(_Frozen):
     memory_mb: MemoryMb | None = None
     timeout_seconds: TimeoutSeconds | None = None
     reserved_concurrency: int | None = Field(default=None, ge=1, le=1000)
+    reservation_reason: str | None = Field(default=None, min_length=10)
+    expected_duration_ms: int | None = Field(default=None, ge=1, le=900_000)
 
 
 class CapacitySettings(_Frozen):
@@ -154,9 +181,16 @@ class AppSettings(_Frozen):
     lambda_runtime: Literal["python3.11", "python3.12", "python3.13"] = "python3.13"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     # Sizing per class of function (`kind` in modules/catalog.py), then per function by name.
-    api_function: FunctionSizing = FunctionSizing(memory_mb=512, timeout_seconds=29, reserved_concurrency=50)
+    api_function: FunctionSizing = FunctionSizing(memory_mb=512, timeout_seconds=29)
     task_function: FunctionSizing = FunctionSizing(memory_mb=512, timeout_seconds=30)
     function_overrides: dict[str, FunctionOverride] = {}
+    # What a function without a reservation can count on from the account's unreserved
+    # pool, which every such function of every workspace in the account shares (at least
+    # 100 exist in any account that reserves; new accounts may have less in all).
+    assumed_unreserved_concurrency: int = Field(default=50, ge=1, le=10000)
+    # The account's concurrency quota the reservations must fit in (AWS default 1000; AWS
+    # keeps 100 of it unreserved).
+    account_concurrency_limit: int = Field(default=1000, ge=100)
     schedule_expression: str = "rate(1 day)"
     stream_batch_size: int = Field(default=100, ge=1, le=10000)
     stream_batching_window_seconds: int = Field(default=5, ge=0, le=300)
@@ -199,7 +233,24 @@ class AppSettings(_Frozen):
         override = self.function_overrides.get(function)
         if override is None:
             return base
-        return base.model_copy(update=override.model_dump(exclude_none=True))
+        # Validated again: an override can pair a reservation with the class's missing reason.
+        return FunctionSizing.model_validate({**base.model_dump(), **override.model_dump(exclude_none=True)})
+
+    @model_validator(mode="after")
+    def _reservations_fit_the_account(self) -> AppSettings:
+        reserved = {}
+        for spec in FUNCTIONS:
+            try:
+                reserved[spec.name] = self.sizing(spec.name).reserved_concurrency
+            except ValidationError as err:
+                detail = str(err.errors()[0]["msg"]).removeprefix("Value error, ")
+                raise ValueError(f"function_overrides {spec.name!r}: {detail}") from None
+        total = sum(count for count in reserved.values() if count)
+        if total > self.account_concurrency_limit - 100:
+            raise ValueError(f"reserved concurrency totals {total} (account_concurrency_limit "
+                             f"{self.account_concurrency_limit}); allowed: at most the limit minus the 100 AWS keeps "
+                             "unreserved")
+        return self
 
     @field_validator("schedule_expression")
     @classmethod
@@ -210,22 +261,80 @@ class AppSettings(_Frozen):
 
 
 class GatewaySettings(_Frozen):
-    """API Gateway settings: kind, throttling, quota, cache, WAF, logging, custom domain."""
+    """API Gateway settings: kind, throttling, clients and quota, cache, WAF, logging, domain."""
 
     kind: Literal["rest", "http"] = "rest"
-    throttle_burst_limit: int = Field(default=5000, ge=1, le=10000)
-    throttle_rate_limit: float = Field(default=10000, gt=0, le=10000)
-    quota_per_month: int = Field(default=1_000_000, ge=1)
-    cache_cluster_enabled: bool = False
+    # What the API admits from everyone together: requests per second and burst. API Gateway
+    # applies a stage throttle to each method (route) on its own, so both are split evenly
+    # over the routes; they must fit the api function's concurrency (see WorkspaceSettings).
+    throttle_burst_limit: int = Field(default=50, ge=1, le=5000)
+    throttle_rate_limit: float = Field(default=100, gt=0, le=10000)
+    # REST kind: one API key per client, all in the usage plan, whose per-key throttle is
+    # the API's share for one client; the first client keeps the original key (and the
+    # `api_key_id`/`api_key_value` outputs).
+    clients: tuple[str, ...] = ("default",)
+    # Requests per key and month; None (the default) for no quota. A quota below what the
+    # per-key throttle admits in a month locks the client out until the month ends.
+    quota_per_month: int | None = Field(default=None, ge=1)
+    # GET routes answered from the stage cache, with their TTL in seconds (1-3600), e.g.
+    # {"GET /items/{id}": 30}; none by default: items are mutable (PUT with optimistic
+    # concurrency) and jobs are polled, so a cached answer is a stale one. The cache cluster
+    # exists exactly when a route is cached.
+    cached_routes: dict[str, int] = {}
     cache_cluster_size: Literal["0.5", "1.6", "6.1", "13.5", "28.4", "58.2", "118", "237"] = "0.5"
     execution_logging_level: Literal["OFF", "ERROR", "INFO"] = "INFO"
     waf_enabled: bool = False
-    waf_rate_limit_per_5_minutes: int = Field(default=2000, ge=100, le=2_000_000_000)
+    # The per-IP rate rule counts over this window (60, 120, 300 or 600 s) and admits what
+    # the throttle admits in it; a blocked client is told to retry after the window.
+    waf_rate_window_seconds: Literal[60, 120, 300, 600] = 60
+    # Bodies above this size are refused by the WAF (413, the product's error shape); the
+    # contract suite checks it is above the largest body the contract accepts.
+    waf_max_body_bytes: int = Field(default=262_144, ge=65_536, le=10 * 1024 * 1024)
     # API Gateway's CloudWatch role is one setting per account and region: exactly one
     # workspace per account should manage it (README "API Gateway account settings").
     manage_account_logging_role: bool = False
     domain_name: str | None = None
     certificate_arn: str | None = None
+
+    @property
+    def client_rate_limit(self) -> float:
+        """The usage plan's per-key rate: the API's rate shared by its clients."""
+        return self.throttle_rate_limit / len(self.clients)
+
+    @property
+    def client_burst_limit(self) -> int:
+        return max(1, self.throttle_burst_limit // len(self.clients))
+
+    @field_validator("clients")
+    @classmethod
+    def _clients(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if not value or len(set(value)) != len(value):
+            raise ValueError(f"clients {list(value)}; allowed: one or more distinct client names")
+        for client in value:
+            if not _CLIENT.match(client):
+                raise ValueError(f"client {client!r} is not a client name; allowed: 1-32 lowercase letters, digits "
+                                 "and hyphens, starting with a letter")
+        return value
+
+    @field_validator("cached_routes")
+    @classmethod
+    def _cached_routes(cls, value: dict[str, int]) -> dict[str, int]:
+        cacheable = [f"{m} {p}" for m, p in ROUTES if m == "GET" and (m, p) not in NEVER_CACHED_ROUTES]
+        for route, ttl in value.items():
+            if route not in cacheable:
+                raise ValueError(f"cached_routes key {route!r} cannot be cached; allowed: {', '.join(cacheable)} "
+                                 "(job status and health are never cached)")
+            if not 1 <= ttl <= 3600:
+                raise ValueError(f"cached_routes[{route!r}] TTL {ttl}; allowed: 1 to 3600 seconds")
+        return value
+
+    @model_validator(mode="after")
+    def _quota_outlasts_the_throttle(self) -> GatewaySettings:
+        needed = math.ceil(self.client_rate_limit * SECONDS_PER_QUOTA_MONTH)
+        if self.quota_per_month is not None and self.quota_per_month < needed:
+            raise ValueError(f"quota_per_month {self.quota_per_month} is used up by the per-client throttle "
+                             f"({self.client_rate_limit:g}/s) within the month; allowed: at least {needed}, or none")
+        return self
 
     @model_validator(mode="after")
     def _domain_pair(self) -> GatewaySettings:
@@ -362,6 +471,33 @@ class WorkspaceSettings(_Frozen):
                              "allowed: an endpoint in the local workspace, none elsewhere")
         return self
 
+    @model_validator(mode="after")
+    def _throttle_fits_the_api_function(self) -> WorkspaceSettings:
+        """The API admits no more than its function runs: rate <= concurrency x 1000 /
+        expected duration, burst <= concurrency (else Lambda throttles and API Gateway
+        answers the client with a 5xx)."""
+        concurrency, capacity = self.api_capacity()
+        api = self.api
+        if api.throttle_rate_limit > capacity or api.throttle_burst_limit > concurrency:
+            raise ValueError(
+                f"api.throttle_rate_limit {api.throttle_rate_limit:g}/s and throttle_burst_limit "
+                f"{api.throttle_burst_limit} exceed what the api function runs ({concurrency} concurrent x 1000 / "
+                f"{self.app.sizing(self._api_function_name()).expected_duration_ms} ms = {capacity:g}/s); allowed: "
+                f"rate <= {capacity:g} and burst <= {concurrency}, or more reserved concurrency")
+        return self
+
+    @staticmethod
+    def _api_function_name() -> str:
+        [spec] = triggered_by(ApiTrigger)
+        return spec.name
+
+    def api_capacity(self) -> tuple[int, float]:
+        """The api function's concurrency (reserved, else the assumed unreserved share) and
+        the requests per second it runs at its expected duration."""
+        sizing = self.app.sizing(self._api_function_name())
+        concurrency = sizing.reserved_concurrency or self.app.assumed_unreserved_concurrency
+        return concurrency, concurrency * 1000 / sizing.expected_duration_ms
+
     @property
     def is_production_like(self) -> bool:
         """Stateful resources are protected from deletion outside dev and local."""
@@ -385,7 +521,8 @@ _DEFAULTS: dict[str, dict[str, Any]] = {
         "network": {"vpc_cidr": "10.10.0.0/16", "az_count": 2, "nat_gateway_count": 1},
         "data": {"point_in_time_recovery": True, "deletion_protection": False},
         "app": {"log_level": "DEBUG", "task_function": _task(512, 30)},
-        "api": {"throttle_burst_limit": 500, "throttle_rate_limit": 1000, "execution_logging_level": "INFO"},
+        # No reservations: 50 of the unreserved pool at 200 ms run 250 requests/s.
+        "api": {"throttle_burst_limit": 50, "throttle_rate_limit": 100, "execution_logging_level": "INFO"},
     },
     "staging": {
         "log_retention_days": 30,
@@ -393,7 +530,7 @@ _DEFAULTS: dict[str, dict[str, Any]] = {
         "network": {"vpc_cidr": "10.20.0.0/16", "az_count": 2, "nat_gateway_count": 1},
         "data": {"deletion_protection": True, "code_noncurrent_version_days": 60},
         "app": {"log_level": "INFO", "task_function": _task(1024, 60), "snapstart_functions": ("api",)},
-        "api": {"throttle_burst_limit": 2000, "throttle_rate_limit": 5000, "execution_logging_level": "INFO"},
+        "api": {"throttle_burst_limit": 50, "throttle_rate_limit": 200, "execution_logging_level": "INFO"},
     },
     "prod": {
         "log_retention_days": 90,
@@ -408,10 +545,15 @@ _DEFAULTS: dict[str, dict[str, Any]] = {
             "code_noncurrent_version_days": 90,
         },
         "app": {"log_level": "INFO", "task_function": _task(2048, 90), "snapstart_functions": ("api",),
-                "api_function": {"memory_mb": 1024, "timeout_seconds": 29, "reserved_concurrency": 100}},
-        "api": {"throttle_burst_limit": 5000, "throttle_rate_limit": 10000, "waf_enabled": True,
-                "execution_logging_level": "ERROR", "cache_cluster_enabled": True,
-                "manage_account_logging_role": True},
+                "api_function": {
+                    "memory_mb": 1024, "timeout_seconds": 29, "expected_duration_ms": 200,
+                    "reserved_concurrency": 200,
+                    "reservation_reason": "the API is the product's front door: its throttle (1000/s at 200 ms) "
+                                          "is sized from these 200, which the task and stream functions of the "
+                                          "account must not take"}},
+        # 200 reserved x 1000 / 200 ms = 1000 requests/s; the burst of 200 fills them at once.
+        "api": {"throttle_burst_limit": 200, "throttle_rate_limit": 1000, "waf_enabled": True,
+                "execution_logging_level": "ERROR", "manage_account_logging_role": True},
     },
 }
 

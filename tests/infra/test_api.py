@@ -10,7 +10,14 @@ import pytest
 from handlers.api.routes_table import PUBLIC_ROUTES, REQUEST_SCHEMAS, ROUTES
 from handlers.shared.error_response import error_body
 from modules.api_common import HTTP_ACCESS_LOG_FIELDS, REST_ACCESS_LOG_FIELDS
-from modules.api_rest import CORS_HEADERS, CORS_METHODS, GATEWAY_ERRORS, definition_digest, error_template
+from modules.api_rest import (
+    CORS_HEADERS,
+    CORS_METHODS,
+    GATEWAY_ERROR_HEADERS,
+    GATEWAY_ERRORS,
+    definition_digest,
+    error_template,
+)
 from modules.config import WORKSPACES
 from tests.infra.conftest import SETTINGS, synth_into
 from tests.infra.synthesized import ref, remote_ref, security_key_ref
@@ -77,8 +84,9 @@ def test_http_variant(synth_http, workspace):
     stage = synth_http.resource(stack, "aws_apigatewayv2_stage", "gateway/stage")
     assert stage["name"] == "$default" and stage["auto_deploy"] is True
     route_settings = stage["default_route_settings"]
-    assert route_settings["throttling_burst_limit"] == settings.api.throttle_burst_limit
-    assert route_settings["throttling_rate_limit"] == settings.api.throttle_rate_limit
+    # The API's throttle split over its routes (each route has its own bucket).
+    assert route_settings["throttling_rate_limit"] * len(ROUTES) == pytest.approx(settings.api.throttle_rate_limit)
+    assert route_settings["throttling_burst_limit"] == settings.api.throttle_burst_limit // len(ROUTES)
     integration_ref = ref(synth_http, stack, "aws_apigatewayv2_integration", "gateway/integration", "id")
     for route in synth_http.resources(stack, "aws_apigatewayv2_route").values():
         public = route["route_key"] == "GET /health"
@@ -230,7 +238,8 @@ def test_gateway_errors_use_the_json_error_shape_with_cors(synth, workspace):
         assert body["error"]["code"] == code and body["error"]["request_id"].startswith("c0ffee00")
         assert response["response_parameters"] == {
             "gatewayresponse.header.Access-Control-Allow-Origin": "'*'",
-            "gatewayresponse.header.Access-Control-Allow-Headers": CORS_HEADERS}
+            "gatewayresponse.header.Access-Control-Allow-Headers": CORS_HEADERS,
+            **{f"gatewayresponse.header.{h}": v for h, v in GATEWAY_ERROR_HEADERS.get(response_type, {}).items()}}
     # The gateway's own message (which may hold quotes) reaches the client intact.
     assert json.loads(render_like_api_gateway(responses["DEFAULT_4XX"]["response_templates"]["application/json"],
                                               hostile))["error"]["message"] == hostile
@@ -273,7 +282,7 @@ def test_definition_digest_covers_cors_origins_and_api_settings():
 
 @pytest.mark.parametrize(("workspace", "level", "trace", "cache"), [
     ("local", "INFO", True, False), ("dev", "INFO", True, False), ("staging", "INFO", False, False),
-    ("prod", "ERROR", False, True)])
+    ("prod", "ERROR", False, False)])
 def test_stage_logging_tracing_and_method_settings(synth, workspace, level, trace, cache):
     stage = rest(synth, workspace, "aws_api_gateway_stage", "stage")
     assert stage["stage_name"] == workspace
@@ -296,8 +305,8 @@ def test_stage_logging_tracing_and_method_settings(synth, workspace, level, trac
 def test_usage_plan_and_key(synth, workspace):
     stack, api = f"{workspace}-app", SETTINGS[workspace].api
     plan = rest(synth, workspace, "aws_api_gateway_usage_plan", "usage_plan")
-    assert plan["quota_settings"] == {"limit": api.quota_per_month, "period": "MONTH"}
-    assert plan["throttle_settings"] == {"burst_limit": api.throttle_burst_limit, "rate_limit": api.throttle_rate_limit}
+    assert "quota_settings" not in plan and api.quota_per_month is None  # no quota by default
+    assert plan["throttle_settings"] == {"burst_limit": api.client_burst_limit, "rate_limit": api.client_rate_limit}
     assert plan["api_stages"] == [{"api_id": ref(synth, stack, "aws_api_gateway_rest_api", "gateway/rest_api", "id"),
                                    "stage": ref(synth, stack, "aws_api_gateway_stage", "gateway/stage",
                                                 "stage_name")}]

@@ -22,8 +22,10 @@ from tests.infra.synthesized import fn, ref, remote_ref
 
 RETENTION = {"local": 7, "dev": 7, "staging": 30, "prod": 90}
 # (memory MB, timeout s, reserved concurrency): the reference figures, written out here.
-API_SIZING = {"local": (512, 29, 50), "dev": (512, 29, 50), "staging": (512, 29, 50), "prod": (1024, 29, 100)}
-TASK_SIZING = {"local": (512, 30, 10), "dev": (512, 30, 10), "staging": (1024, 60, 10), "prod": (2048, 90, 10)}
+# Reservations are opt-in (None): only prod's api function has one.
+API_SIZING = {"local": (512, 29, None), "dev": (512, 29, None), "staging": (512, 29, None), "prod": (1024, 29, 200)}
+TASK_SIZING = {"local": (512, 30, None), "dev": (512, 30, None), "staging": (1024, 60, None),
+               "prod": (2048, 90, None)}
 WORKFLOW_TASKS = {"ValidateInput": "validate", "ProcessData": "process", "SendNotification": "notify",
                   "MarkFailed": "mark-failed"}
 # Retry on errors that can recur (IntervalSeconds, MaxAttempts, BackoffRate), per task
@@ -81,7 +83,7 @@ def test_function_sizes_follow_the_configuration(synth, workspace):
     app = SETTINGS[workspace].app
     for spec in FUNCTIONS:
         function = fn(synth, workspace, spec.name)
-        sized = (function["memory_size"], function["timeout"], function["reserved_concurrent_executions"])
+        sized = (function["memory_size"], function["timeout"], function.get("reserved_concurrent_executions"))
         configured = app.sizing(spec.name)
         assert sized == (configured.memory_mb, configured.timeout_seconds, configured.reserved_concurrency)
         assert sized == (API_SIZING if spec.kind == "api" else TASK_SIZING)[workspace], spec.name
@@ -90,11 +92,13 @@ def test_function_sizes_follow_the_configuration(synth, workspace):
 def test_a_per_function_override_changes_only_that_function():
     base = SETTINGS["staging"].app
     overridden = AppSettings.model_validate(
-        {**base.model_dump(), "function_overrides": {"digest": {"memory_mb": 3008, "reserved_concurrency": 2}}})
+        {**base.model_dump(), "function_overrides": {"digest": {"memory_mb": 3008, "reserved_concurrency": 2,
+                                                                 "reservation_reason": "one digest at a time"}}})
     for spec in FUNCTIONS:
         expected = base.sizing(spec.name)
         if spec.name == "digest":
-            expected = expected.model_copy(update={"memory_mb": 3008, "reserved_concurrency": 2})
+            expected = expected.model_copy(update={"memory_mb": 3008, "reserved_concurrency": 2,
+                                                   "reservation_reason": "one digest at a time"})
         assert overridden.sizing(spec.name) == expected, spec.name
     assert overridden.sizing("digest").timeout_seconds == 60  # unset fields keep the workspace default
     api = AppSettings.model_validate({**base.model_dump(), "function_overrides": {"api": {"timeout_seconds": 10}}})
