@@ -7,7 +7,7 @@ import itertools
 
 import pytest
 
-from modules.catalog import FUNCTIONS, dlq_names
+from modules.catalog import FUNCTIONS, dlq_names, rule_queues
 from modules.config import LOCAL_DIFFERENCES, WORKSPACES
 from tests.infra.synthesized import policy, ref, security_key_ref
 
@@ -202,6 +202,20 @@ def test_code_bucket(synth, workspace, noncurrent):
     assert "log_bucket" in logging["target_bucket"]
 
 
+@pytest.mark.parametrize("workspace", ("dev", "staging", "prod"))
+def test_stream_failure_bucket_keeps_failed_batches_like_the_code(synth, workspace):
+    """Issue 11: the stream mapping's S3 on-failure destination (records in full), encrypted with
+    the workspace key, access-logged, protected outside dev, never expiring current objects."""
+    stack = f"{workspace}-data"
+    document, lifecycle = assert_secure_bucket(synth, stack, "stream_failure_bucket", kms=True)
+    assert {"DenyUploadsNotSseKms", "DenyUploadsWithAnotherKey"} <= {s.get("Sid") for s in document["Statement"]}
+    assert "expiration" not in lifecycle
+    bucket = synth.resource(stack, "aws_s3_bucket", "stream_failure_bucket/bucket")
+    assert bucket.get("lifecycle", {}).get("prevent_destroy", False) is PROTECTED[workspace]
+    logging = synth.resource(stack, "aws_s3_bucket_logging", "stream_failure_bucket/logging")
+    assert "log_bucket" in logging["target_bucket"]
+
+
 def test_log_bucket_uses_sse_s3_and_expires_after_90_days(synth):
     _document, lifecycle = assert_secure_bucket(synth, "dev-data", "log_bucket", kms=False)
     assert lifecycle["expiration"][0]["days"] == 90
@@ -222,8 +236,9 @@ def test_dead_letter_queues(synth, workspace):
         statements = policy(queue_policy["policy"])["Statement"]
         tls = next(s for s in statements if s["Sid"] == "DenyInsecureTransport")
         assert tls["Effect"] == "Deny" and tls["Condition"]["Bool"]["aws:SecureTransport"] == "false"
-        # Only the schedule's queue lets a service in (EventBridge, for the digest rule).
-        assert len(statements) == (2 if "dlq_schedule" in queue_policy["queue_url"] else 1)
+        # Only the EventBridge rules' queues let a service in (EventBridge, for that rule).
+        rule_queue = any(f"dlq_{name.replace('-', '_')}_" in queue_policy["queue_url"] for name in rule_queues())
+        assert len(statements) == (2 if rule_queue else 1)
 
 
 def test_events_topic_encrypted(synth):
@@ -491,7 +506,8 @@ def test_log_bucket_in_every_workspace(synth, workspace):
         "Action": "s3:PutObject",
         "Resource": ref(synth, stack, "aws_s3_bucket", "log_bucket/bucket", "arn") + "/*",
         "Condition": {
-            "ArnLike": {"aws:SourceArn": [f"arn:aws:s3:::serverless-app-{workspace}-code-{account}"]},
+            "ArnLike": {"aws:SourceArn": [f"arn:aws:s3:::serverless-app-{workspace}-code-{account}",
+                                          f"arn:aws:s3:::serverless-app-{workspace}-stream-failures-{account}"]},
             "StringEquals": {"aws:SourceAccount": account},
         },
     }
@@ -562,6 +578,7 @@ def test_data_outputs(synth, workspace):
         "code_bucket_name": ref(synth, stack, "aws_s3_bucket", "code_bucket/bucket", "bucket"),
         "log_bucket_name": ref(synth, stack, "aws_s3_bucket", "log_bucket/bucket", "bucket"),
         "events_topic_arn": ref(synth, stack, "aws_sns_topic", "events_topic", "arn"),
+        "stream_failure_bucket_name": ref(synth, stack, "aws_s3_bucket", "stream_failure_bucket/bucket", "bucket"),
     }
 
 
