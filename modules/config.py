@@ -161,7 +161,10 @@ class AppSettings(_Frozen):
     stream_batch_size: int = Field(default=100, ge=1, le=10000)
     stream_batching_window_seconds: int = Field(default=5, ge=0, le=300)
     stream_max_retries: int = Field(default=3, ge=0, le=10000)
-    stream_max_record_age_seconds: int = Field(default=3600, ge=60, le=604800)
+    # DynamoDB Streams keeps a record 24 h: an older limit can never apply. Batches the mapping
+    # gives up on go to the S3 on-failure destination in full (modules/app.py), so bounded
+    # retries lose nothing.
+    stream_max_record_age_seconds: int = Field(default=3600, ge=60, le=86400)
     allowed_origins: tuple[str, ...] = ()
 
     @field_validator("function_overrides")

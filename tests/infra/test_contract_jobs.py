@@ -163,3 +163,13 @@ def test_age_alarm_rule_reports_a_threshold_past_the_record_age_and_a_missing_al
     age["metric_name"] = "Errors"
     [missing] = rules.stream_age_alarm_problems(app, observability, consumer_names(synth, "dev"))
     assert missing.endswith("no IteratorAge alarm on serverless-app-dev-stream-consumer")
+
+
+def test_a_record_age_beyond_the_stream_retention_is_a_config_error():
+    from modules.config import settings_for
+    from modules.config_errors import ConfigError
+
+    with pytest.raises(ConfigError) as raised:
+        settings_for("prod", {}, {"app": {"stream_max_record_age_seconds": 172_800}})
+    [problem] = raised.value.problems
+    assert "stream_max_record_age_seconds" in problem and "172800" in problem and "86400" in problem
