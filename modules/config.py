@@ -271,6 +271,8 @@ class AlarmSettings(_Frozen):
     state_machine_timed_out: AnyOccurrenceRule = AnyOccurrenceRule(threshold=1, periods=1)
     state_machine_throttled: AnyOccurrenceRule = AnyOccurrenceRule(threshold=1, periods=1)
     stream_iterator_age_ms: MillisecondsRule = MillisecondsRule(threshold=60_000, periods=1)
+    # A discarded stream batch the mapping could not write to its S3 destination is lost.
+    stream_destination_delivery_failures: AnyOccurrenceRule = AnyOccurrenceRule(threshold=1, periods=1)
 
 
 class WorkspaceSettings(_Frozen):

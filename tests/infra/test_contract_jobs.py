@@ -50,6 +50,7 @@ def problems(synth: Synthesized, workspace: str) -> list[str]:
         rules.stuck_job_detection_problems(app, observability, state_machine_arn(synth, workspace)),
         rules.stream_keeps_failed_records_problems(app),
         rules.stream_age_alarm_problems(app, observability, consumer_names(synth, workspace)),
+        rules.stream_delivery_alarm_problems(app, observability, consumer_names(synth, workspace)),
     ])
 
 
@@ -173,3 +174,13 @@ def test_a_record_age_beyond_the_stream_retention_is_a_config_error():
         settings_for("prod", {}, {"app": {"stream_max_record_age_seconds": 172_800}})
     [problem] = raised.value.problems
     assert "stream_max_record_age_seconds" in problem and "172800" in problem and "86400" in problem
+
+
+def test_delivery_alarm_rule_reports_a_missing_alarm(synth):
+    app, observability = _stacks(synth, "prod")
+    alarms = observability["resource"]["aws_cloudwatch_metric_alarm"]
+    for key in [k for k, a in alarms.items() if a.get("metric_name") == "DestinationDeliveryFailures"]:
+        del alarms[key]
+    [problem] = rules.stream_delivery_alarm_problems(app, observability, consumer_names(synth, "prod"))
+    assert problem.endswith("no DestinationDeliveryFailures alarm on serverless-app-prod-stream-consumer "
+                            "(a batch its destination refused is dropped unseen)")

@@ -206,5 +206,23 @@ def stream_age_alarm_problems(app: Mapping[str, Any], observability: Mapping[str
     return problems
 
 
+def stream_delivery_alarm_problems(app: Mapping[str, Any], observability: Mapping[str, Any],
+                                   function_names: Mapping[str, str]) -> list[str]:
+    """A batch the mapping cannot write to its on-failure destination is dropped; Lambda counts
+    it as DestinationDeliveryFailures of the function (AWS Lambda guide, "Types of metrics for
+    Lambda functions"; event source mapping metrics), so that metric must alarm on any value."""
+    alarms = list(observability.get("resource", {}).get("aws_cloudwatch_metric_alarm", {}).values())
+    problems = []
+    for key, mapping in app.get("resource", {}).get("aws_lambda_event_source_mapping", {}).items():
+        if not (mapping.get("destination_config") or {}).get("on_failure"):
+            continue
+        function = function_names[mapping["function_name"]]
+        if not any(a.get("metric_name") == "DestinationDeliveryFailures" and a["threshold"] <= 1
+                   and a.get("dimensions", {}).get("FunctionName") == function for a in alarms):
+            problems.append(f"event source mapping {key}: no DestinationDeliveryFailures alarm on {function} "
+                            "(a batch its destination refused is dropped unseen)")
+    return problems
+
+
 def all_problems(groups: Iterable[list[str]]) -> list[str]:
     return [problem for group in groups for problem in group]
