@@ -12,8 +12,9 @@ in batches of the mapping's BatchSize, through ``LambdaFunction.invoke`` (the in
   failed one and the rest is retried (an unknown or empty identifier retries the whole batch);
 * a function error retries the whole batch;
 * after ``MaximumRetryAttempts`` (unset or -1: 3 here, instead of AWS's "until the record expires")
-  the batch is described on the mapping's on-failure SQS destination, as AWS does (metadata, not the
-  records), and skipped.
+  the batch is described on the mapping's on-failure destination, as AWS does, and skipped: an SQS
+  queue gets the metadata only, an S3 bucket the metadata plus the invocation ``payload`` (the
+  records), one object per batch.
 
 Not emulated: BisectBatchOnFunctionError, FilterCriteria, MaximumRecordAgeInSeconds, batching windows,
 ParallelizationFactor. moto clears its shard buffer once the batch is handed over, so the stream's
@@ -34,6 +35,7 @@ from typing import Any
 
 from moto.awslambda.models import LambdaBackend
 from moto.core.utils import unix_time
+from moto.s3.models import s3_backends
 from moto.sqs.models import sqs_backends
 
 LOG = logging.getLogger(__name__)
@@ -141,9 +143,8 @@ class StreamDelivery:
 
 def _send_to_failure_destination(mapping: Any, records: list[dict[str, Any]], attempts: int) -> None:
     destination = ((mapping.destination_config or {}).get("OnFailure") or {}).get("Destination")
-    if not destination or destination.split(":")[2] != "sqs":
+    if not destination or destination.split(":")[2] not in ("sqs", "s3"):
         return
-    _, _, _, region, account, queue_name = destination.split(":")
     first, last = records[0]["dynamodb"], records[-1]["dynamodb"]
     message = {
         "requestContext": {"requestId": str(uuid.uuid4()), "functionArn": mapping.function_arn,
@@ -153,6 +154,15 @@ def _send_to_failure_destination(mapping: Any, records: list[dict[str, Any]], at
                                "endSequenceNumber": last["SequenceNumber"], "batchSize": len(records),
                                "streamArn": mapping.event_source_arn},
     }
+    if destination.split(":")[2] == "s3":
+        # AWS documents that S3 destinations also receive the invocation record (the records);
+        # the object key is this emulator's own (AWS's naming is not relied on by the redrive).
+        account = mapping.function_arn.split(":")[4]
+        key = f"aws/lambda/{mapping.uuid}/{first['SequenceNumber']}-{uuid.uuid4()}.json"
+        document = {**message, "payload": {"Records": records}}
+        s3_backends[account]["aws"].put_object(destination.split(":")[-1], key, json.dumps(document).encode())
+        return
+    _, _, _, region, account, queue_name = destination.split(":")
     sqs_backends[account][region].send_message(queue_name, json.dumps(message))
 
 

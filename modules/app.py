@@ -3,6 +3,7 @@ functions, the job workflow, the daily schedule and the table-stream consumer.""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,11 +43,14 @@ from modules.catalog import (
     TABLE,
     TABLE_NAME,
     ApiTrigger,
+    ExecutionEndTrigger,
     FunctionSpec,
+    RuleTrigger,
     ScheduleTrigger,
     StreamTrigger,
     WorkflowTask,
     triggered_by,
+    triggers_of,
 )
 from modules.config import WorkspaceSettings
 from modules.data import DataOutputs
@@ -60,6 +64,11 @@ BUILD_DIR = ROOT / "build"
 # What the event source mapping reads the table stream with (the function's own role).
 STREAM_READ_ACTIONS = ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator",
                        "dynamodb:ListStreams"]
+# What the mapping writes a discarded batch to its S3 on-failure destination with (the
+# function's own role; the CMK's GenerateDataKey is already a runtime grant): AWS Lambda guide,
+# "Retain discarded records for a DynamoDB event source in Lambda".
+STREAM_FAILURE_OBJECT_ACTIONS = ["s3:PutObject"]
+STREAM_FAILURE_BUCKET_ACTIONS = ["s3:ListBucket"]
 
 
 @dataclass(frozen=True)
@@ -99,12 +108,16 @@ class AppLayer(Construct):
         self.layer = self._build_layer()
         self._handler_resources = self._resource_arns()
         self.functions = {spec.name: self._build_function(spec) for spec in inputs.functions}
+        tasks = triggered_by(WorkflowTask, inputs.functions)
         self.workflow = Workflow(self, "workflow", WorkflowInputs(
             settings=settings, kms_key_arn=inputs.kms_key_arn,
-            task_alias_arns={spec.name: self.functions[spec.name].alias.arn
-                             for spec in triggered_by(WorkflowTask, inputs.functions)}))
-        for spec in triggered_by(ScheduleTrigger, inputs.functions):
-            self._build_schedule(spec)
+            task_alias_arns={spec.name: self.functions[spec.name].alias.arn for spec in tasks},
+            task_timeouts={spec.name: settings.app.sizing(spec.name, inputs.functions).timeout_seconds
+                           for spec in tasks},
+            table_name=inputs.data.table_name, table_arn=inputs.data.table_arn))
+        for spec in triggered_by(RuleTrigger, inputs.functions):
+            for trigger in triggers_of(RuleTrigger, spec):
+                self._build_rule(spec, trigger)
         for spec in triggered_by(StreamTrigger, inputs.functions):
             self._build_stream_mapping(spec)
         api = self._build_api()
@@ -163,8 +176,12 @@ class AppLayer(Construct):
     def _runtime_statements(self, spec: FunctionSpec) -> list[Statement]:
         """Grants a function needs because of how it is triggered, not what its code calls."""
         if isinstance(spec.trigger, StreamTrigger):
-            # Poll-based event source mapping reads the stream with the function's role.
-            return [allow(STREAM_READ_ACTIONS, [self._inputs.data.table_stream_arn], sid="RuntimeStreamRead")]
+            # Poll-based event source mapping reads the stream with the function's role, and
+            # writes discarded batches to its S3 on-failure destination with it too.
+            bucket = self._inputs.data.stream_failure_bucket_arn
+            return [allow(STREAM_READ_ACTIONS, [self._inputs.data.table_stream_arn], sid="RuntimeStreamRead"),
+                    allow(STREAM_FAILURE_OBJECT_ACTIONS, [f"{bucket}/*"], sid="RuntimeStreamFailureObjects"),
+                    allow(STREAM_FAILURE_BUCKET_ACTIONS, [bucket], sid="RuntimeStreamFailureBucket")]
         return []
 
     def _build_function(self, spec: FunctionSpec) -> Function:
@@ -189,25 +206,45 @@ class AppLayer(Construct):
             extra_statements=self._runtime_statements(spec),
         ))
 
-    def _build_schedule(self, spec: FunctionSpec) -> None:
-        assert isinstance(spec.trigger, ScheduleTrigger)
-        settings, function, key = self._inputs.settings, self.functions[spec.name], spec.construct_id
-        rule = CloudwatchEventRule(self, f"{key}_schedule", name=settings.name(spec.trigger.rule),
-                                   description=spec.trigger.description,
-                                   schedule_expression=settings.app.schedule_expression)
+    def _build_rule(self, spec: FunctionSpec, trigger: RuleTrigger) -> None:
+        """An EventBridge rule invoking the function's alias (asynchronously: bounded retries,
+        then the rule's own dead-letter queue)."""
+        settings, function = self._inputs.settings, self.functions[spec.name]
+        key = spec.construct_id if isinstance(trigger, ScheduleTrigger) else trigger.rule.replace("-", "_")
+        if isinstance(trigger, ScheduleTrigger):
+            rule = CloudwatchEventRule(self, f"{key}_schedule", name=settings.name(trigger.rule),
+                                       description=trigger.description,
+                                       schedule_expression=settings.app.schedule_expression)
+            statement = "Allow" + "".join(part.title() for part in spec.name.split("-")) + "Schedule"
+        else:
+            assert isinstance(trigger, ExecutionEndTrigger)
+            rule = CloudwatchEventRule(self, f"{key}_rule", name=settings.name(trigger.rule),
+                                       description=trigger.description,
+                                       event_pattern=json.dumps(self._execution_end_pattern(trigger)))
+            statement = "Allow" + "".join(part.title() for part in trigger.rule.split("-"))
         CloudwatchEventTarget(
             self, f"{key}_target", rule=rule.name, arn=function.alias.arn, target_id=spec.name,
             retry_policy=CloudwatchEventTargetRetryPolicy(maximum_event_age_in_seconds=3600,
                                                           maximum_retry_attempts=3),
             dead_letter_config=CloudwatchEventTargetDeadLetterConfig(
-                arn=self._inputs.data.dead_letter_queue_arns[spec.trigger.queue]))
-        statement = "Allow" + "".join(part.title() for part in spec.name.split("-")) + "Schedule"
+                arn=self._inputs.data.dead_letter_queue_arns[trigger.queue]))
         LambdaPermission(self, f"{key}_invoke_permission", statement_id=statement,
                          action="lambda:InvokeFunction", principal="events.amazonaws.com",
                          function_name=function.function.function_name, qualifier=function.alias.name,
                          source_arn=rule.arn)
 
+    def _execution_end_pattern(self, trigger: ExecutionEndTrigger) -> dict[str, object]:
+        """Status changes of this workspace's job workflow to one of the trigger's statuses
+        (Amazon EventBridge events reference, "AWS Step Functions events")."""
+        return {"source": ["aws.states"], "detail-type": ["Step Functions Execution Status Change"],
+                "detail": {"stateMachineArn": [self._state_machine_arn()], "status": list(trigger.statuses)}}
+
     def _build_stream_mapping(self, spec: FunctionSpec) -> None:
+        """Retries stay bounded (a poison record must not block its shard for the stream's
+        24 h), and nothing is lost when they run out: Lambda's S3 on-failure destination
+        receives the invocation record with the batch's records, where SQS/SNS destinations get
+        metadata only (AWS Lambda guide, "Retain discarded records for a DynamoDB event source
+        in Lambda"). `python -m handlers.stream.redrive` replays them."""
         assert isinstance(spec.trigger, StreamTrigger)
         app, consumer = self._inputs.settings.app, self.functions[spec.name]
         LambdaEventSourceMapping(
@@ -220,7 +257,7 @@ class AppLayer(Construct):
             function_response_types=["ReportBatchItemFailures"],
             destination_config=LambdaEventSourceMappingDestinationConfig(
                 on_failure=LambdaEventSourceMappingDestinationConfigOnFailure(
-                    destination_arn=self._inputs.data.dead_letter_queue_arns[spec.name])),
+                    destination_arn=self._inputs.data.stream_failure_bucket_arn)),
             depends_on=[consumer.policy])
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, TypeVar
 
 from modules.iam import Statement, allow
 
@@ -46,14 +46,32 @@ class WorkflowTask:
 
 
 @dataclass(frozen=True)
-class ScheduleTrigger:
-    """Invoked asynchronously by an EventBridge schedule (`app.schedule_expression`).
-    `rule` is the rule's name suffix; undeliverable events go to the dead-letter queue
-    named `queue` (the data layer creates it and lets only this rule send to it)."""
+class RuleTrigger:
+    """Invoked asynchronously by an EventBridge rule. `rule` is the rule's name suffix;
+    undeliverable events go to the dead-letter queue named `queue` (the data layer creates
+    it and lets only this rule send to it)."""
 
     rule: str
     queue: str
     description: str
+
+
+@dataclass(frozen=True)
+class ScheduleTrigger(RuleTrigger):
+    """An EventBridge schedule (`app.schedule_expression`)."""
+
+
+# Execution statuses after which a job may still be PENDING/PROCESSING (EventBridge
+# "Step Functions Execution Status Change" events: AWS Step Functions guide).
+UNFINISHED_EXECUTION_STATUSES = ("FAILED", "TIMED_OUT", "ABORTED")
+
+
+@dataclass(frozen=True)
+class ExecutionEndTrigger(RuleTrigger):
+    """An EventBridge rule on the job workflow's "Step Functions Execution Status Change"
+    events with one of `statuses`: the function marks a job still unfinished FAILED."""
+
+    statuses: tuple[str, ...] = UNFINISHED_EXECUTION_STATUSES
 
 
 @dataclass(frozen=True)
@@ -64,7 +82,7 @@ class StreamTrigger:
     id_prefix: str
 
 
-Trigger = ApiTrigger | WorkflowTask | ScheduleTrigger | StreamTrigger
+Trigger = ApiTrigger | WorkflowTask | ScheduleTrigger | ExecutionEndTrigger | StreamTrigger
 
 
 @dataclass(frozen=True)
@@ -80,7 +98,8 @@ class FunctionSpec:
     """A function: short name, handler package (under handlers/) and entry point, sizing
     class (`api` or `task`: `AppSettings.api_function`/`task_function`, overridable per
     function by `name`), trigger, the handler settings model's environment, and the IAM
-    grants its code needs (resource -> actions)."""
+    grants its code needs (resource -> actions). `also_triggered_by` lists further triggers
+    (e.g. mark-failed: a workflow task and the execution-end rule)."""
 
     name: str
     package: str
@@ -90,6 +109,12 @@ class FunctionSpec:
     environment: tuple[str, ...] = ()
     grants: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     asynchronous: AsyncInvocation | None = None
+    also_triggered_by: tuple[Trigger, ...] = ()
+
+    @property
+    def triggers(self) -> tuple[Trigger, ...]:
+        """Every trigger of the function, `trigger` first."""
+        return (self.trigger, *self.also_triggered_by)
 
     @property
     def entry_module(self) -> str:
@@ -122,7 +147,10 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
     FunctionSpec("notify", "workflow", "handlers.workflow.notify.lambda_handler", "task", WorkflowTask(),
                  (TABLE_NAME, EVENTS_TOPIC_ARN), {TABLE: JOB_LOOKUP_ACTIONS, EVENTS_TOPIC: PUBLISH_ACTIONS}),
     FunctionSpec("mark-failed", "workflow", "handlers.workflow.mark_failed.lambda_handler", "task", WorkflowTask(),
-                 (TABLE_NAME,), {TABLE: JOB_TRANSITION_ACTIONS}),
+                 (TABLE_NAME,), {TABLE: JOB_TRANSITION_ACTIONS}, asynchronous=AsyncInvocation(),
+                 also_triggered_by=(ExecutionEndTrigger(
+                     rule="job-execution-ended", queue="execution-ended",
+                     description="Job workflow executions that ended FAILED, TIMED_OUT or ABORTED"),)),
     FunctionSpec("digest", "scheduled", "handlers.scheduled.digest.lambda_handler", "task",
                  ScheduleTrigger(rule="digest-schedule", queue="schedule",
                                  description="Daily digest of created items"),
@@ -133,18 +161,31 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
 )
 
 
+TriggerT = TypeVar("TriggerT")
+
+
 def function(name: str, functions: tuple[FunctionSpec, ...] = FUNCTIONS) -> FunctionSpec:
     """The spec of one function by short name."""
     return next(spec for spec in functions if spec.name == name)
 
 
-def triggered_by(trigger: type[Trigger], functions: tuple[FunctionSpec, ...] = FUNCTIONS) -> list[FunctionSpec]:
-    """The functions with one kind of trigger, in catalog order."""
-    return [spec for spec in functions if isinstance(spec.trigger, trigger)]
+def triggered_by(trigger: type[Trigger] | type[RuleTrigger],
+                 functions: tuple[FunctionSpec, ...] = FUNCTIONS) -> list[FunctionSpec]:
+    """The functions with one kind of trigger (among all their triggers), in catalog order."""
+    return [spec for spec in functions if any(isinstance(each, trigger) for each in spec.triggers)]
+
+
+def triggers_of(kind: type[TriggerT], spec: FunctionSpec) -> list[TriggerT]:
+    """The triggers of one kind of one function."""
+    return [each for each in spec.triggers if isinstance(each, kind)]
+
+
+def rule_queues(functions: tuple[FunctionSpec, ...] = FUNCTIONS) -> dict[str, str]:
+    """Dead-letter queue short name -> the EventBridge rule (name suffix) that may send to it."""
+    return {rule.queue: rule.rule for spec in functions for rule in triggers_of(RuleTrigger, spec)}
 
 
 def dlq_names(functions: tuple[FunctionSpec, ...] = FUNCTIONS) -> list[str]:
     """Short names of every dead-letter queue the data layer creates: one per function,
-    then one per schedule (its EventBridge target's)."""
-    schedules = [spec.trigger.queue for spec in functions if isinstance(spec.trigger, ScheduleTrigger)]
-    return [spec.name for spec in functions] + schedules
+    then one per EventBridge rule (its target's)."""
+    return [spec.name for spec in functions] + list(rule_queues(functions))

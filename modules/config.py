@@ -195,7 +195,10 @@ class AppSettings(_Frozen):
     stream_batch_size: int = Field(default=100, ge=1, le=10000)
     stream_batching_window_seconds: int = Field(default=5, ge=0, le=300)
     stream_max_retries: int = Field(default=3, ge=0, le=10000)
-    stream_max_record_age_seconds: int = Field(default=3600, ge=60, le=604800)
+    # DynamoDB Streams keeps a record 24 h: an older limit can never apply. Batches the mapping
+    # gives up on go to the S3 on-failure destination in full (modules/app.py), so bounded
+    # retries lose nothing.
+    stream_max_record_age_seconds: int = Field(default=3600, ge=60, le=86400)
     allowed_origins: tuple[str, ...] = ()
     # Functions whose published versions start from a SnapStart snapshot (Python 3.12 and
     # later): init leaves the request path. Each restore is billed (README "Cold starts").
@@ -396,6 +399,8 @@ class AlarmSettings(_Frozen):
     state_machine_timed_out: AnyOccurrenceRule = AnyOccurrenceRule(threshold=1, periods=1)
     state_machine_throttled: AnyOccurrenceRule = AnyOccurrenceRule(threshold=1, periods=1)
     stream_iterator_age_ms: MillisecondsRule = MillisecondsRule(threshold=60_000, periods=1)
+    # A discarded stream batch the mapping could not write to its S3 destination is lost.
+    stream_destination_delivery_failures: AnyOccurrenceRule = AnyOccurrenceRule(threshold=1, periods=1)
 
 
 class WorkspaceSettings(_Frozen):

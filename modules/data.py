@@ -29,7 +29,7 @@ from constructs import Construct
 
 from handlers.shared.constants import ITEMS_INDEX
 from modules.base_stack import LayerStack
-from modules.catalog import FUNCTIONS, FunctionSpec, ScheduleTrigger, dlq_names
+from modules.catalog import FUNCTIONS, FunctionSpec, dlq_names, rule_queues
 from modules.config import CapacitySettings, WorkspaceSettings
 from modules.iam import deny_insecure_transport, policy_document
 from modules.secure_bucket import SecureBucket, SecureBucketOptions
@@ -53,6 +53,9 @@ class DataOutputs:
     idempotency_table_arn: str
     code_bucket_name: str
     log_bucket_arn: str
+    # Where the stream mapping writes batches it gives up on, records included (see app.py).
+    stream_failure_bucket_arn: str
+    stream_failure_bucket_name: str
     events_topic_arn: str
     dead_letter_queue_arns: dict[str, str]  # queue short name (see catalog.dlq_names) -> ARN
     dead_letter_queue_names: dict[str, str]
@@ -74,17 +77,20 @@ class DataLayer(Construct):
         self.log_bucket = self._build_log_bucket()
         self.code_bucket = self._build_code_bucket()
         self.code_bucket.send_access_logs_to(self.log_bucket, "s3-access/code/")
+        self.stream_failure_bucket = self._build_stream_failure_bucket()
+        self.stream_failure_bucket.send_access_logs_to(self.log_bucket, "s3-access/stream-failures/")
         self.events_topic = SnsTopic(self, "events_topic", name=self._settings.name("events"),
                                      kms_master_key_id=self._kms_key_arn)
-        # Undeliverable schedule events may be sent only by the rule of that schedule.
-        schedule_rules = {spec.trigger.queue: spec.trigger.rule for spec in inputs.functions
-                          if isinstance(spec.trigger, ScheduleTrigger)}
+        # Undeliverable rule events (schedules, execution-end) may be sent only by that rule.
+        schedule_rules = rule_queues(inputs.functions)
         self.dead_letter_queues = {name: self._build_dlq(name, schedule_rules.get(name))
                                    for name in dlq_names(inputs.functions)}
         self.outputs = DataOutputs(
             table_name=self.table.name, table_arn=self.table.arn, table_stream_arn=self.table.stream_arn,
             idempotency_table_name=self.idempotency_table.name, idempotency_table_arn=self.idempotency_table.arn,
             code_bucket_name=self.code_bucket.bucket.bucket, log_bucket_arn=self.log_bucket.bucket.arn,
+            stream_failure_bucket_arn=self.stream_failure_bucket.bucket.arn,
+            stream_failure_bucket_name=self.stream_failure_bucket.bucket.bucket,
             events_topic_arn=self.events_topic.arn,
             dead_letter_queue_arns={name: queue.arn for name, queue in self.dead_letter_queues.items()},
             dead_letter_queue_names={name: queue.name for name, queue in self.dead_letter_queues.items()})
@@ -174,7 +180,8 @@ class DataLayer(Construct):
             kms_key_arn=None,
             noncurrent_version_days=30,
             expiration_days=self._settings.data.log_archive_expiry_days,
-            log_delivery_sources=(f"arn:aws:s3:::{self._code_bucket_name()}",),
+            log_delivery_sources=(f"arn:aws:s3:::{self._code_bucket_name()}",
+                                  f"arn:aws:s3:::{self._stream_failure_bucket_name()}"),
             account_id=self._account_id,
             tls_only=self._settings.s3_guard_policies,
             prevent_destroy=self._protect,
@@ -189,6 +196,23 @@ class DataLayer(Construct):
             bucket_name=self._code_bucket_name(),
             kms_key_arn=self._kms_key_arn,
             noncurrent_version_days=self._settings.data.code_noncurrent_version_days,
+            require_encrypted_uploads=True,
+            tls_only=self._settings.s3_guard_policies,
+            prevent_destroy=self._protect,
+            force_destroy=not self._protect,
+        ))
+
+    def _stream_failure_bucket_name(self) -> str:
+        return self._settings.name(f"stream-failures-{self._account_id}")
+
+    def _build_stream_failure_bucket(self) -> SecureBucket:
+        """Failed stream batches in full (Lambda's S3 on-failure destination writes the
+        invocation record with the records): kept until `python -m handlers.stream.redrive`
+        replays and deletes them, so no expiry."""
+        return SecureBucket(self, "stream_failure_bucket", SecureBucketOptions(
+            bucket_name=self._stream_failure_bucket_name(),
+            kms_key_arn=self._kms_key_arn,
+            noncurrent_version_days=30,
             require_encrypted_uploads=True,
             tls_only=self._settings.s3_guard_policies,
             prevent_destroy=self._protect,
@@ -227,4 +251,5 @@ class DataStack(LayerStack):
         TerraformOutput(self, "idempotency_table_name", value=self.outputs.idempotency_table_name)
         TerraformOutput(self, "code_bucket_name", value=self.outputs.code_bucket_name)
         TerraformOutput(self, "log_bucket_name", value=data.log_bucket.bucket.bucket)
+        TerraformOutput(self, "stream_failure_bucket_name", value=self.outputs.stream_failure_bucket_name)
         TerraformOutput(self, "events_topic_arn", value=self.outputs.events_topic_arn)

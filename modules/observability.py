@@ -56,6 +56,8 @@ TREAT_MISSING_DATA: dict[str, str] = {
     "workflow_executions": "notBreaching",
     # IteratorAge exists only while the consumer is invoked with records: no records, no lag.
     "stream_iterator_age": "notBreaching",
+    # Lambda reports destination delivery failures only when one happens.
+    "stream_destination": "notBreaching",
 }
 
 
@@ -125,6 +127,14 @@ def _function_alarm_specs(settings: WorkspaceSettings, targets: AlarmTargets,
                                   f"{consumer}: stream records waiting too long", "stream_iterator_age",
                                   "IteratorAge", "AWS/Lambda", {"FunctionName": consumer},
                                   alarms.stream_iterator_age_ms, statistic="Maximum"))
+        # Lambda counts a failed write to an on-failure destination per function; for the
+        # stream mapping that batch is dropped (AWS Lambda guide, "Types of metrics for Lambda
+        # functions": DestinationDeliveryFailures).
+        specs.append(AlarmSpec.of(f"{spec.trigger.id_prefix}_destination_delivery_failures",
+                                  f"{consumer}: failed stream batch not written to its S3 destination",
+                                  "stream_destination", "DestinationDeliveryFailures", "AWS/Lambda",
+                                  {"FunctionName": consumer}, alarms.stream_destination_delivery_failures,
+                                  comparison="GreaterThanOrEqualToThreshold"))
     return specs
 
 

@@ -78,3 +78,22 @@ class FailedState(BaseModel):
 
     job_id: JobId
     error: CaughtError
+
+
+class ExecutionStatusChange(BaseModel):
+    """The ``detail`` of an EventBridge "Step Functions Execution Status Change" event.
+
+    The execution's ``name`` is the job id (``POST /jobs`` starts it so); ``input`` may be left
+    out by EventBridge for large payloads, so it is not relied on.
+    """
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    executionArn: str
+    name: str
+    status: str
+
+
+# Error codes recorded for executions that ended without marking their job.
+EXECUTION_END_ERRORS = {"FAILED": "WorkflowFailed", "TIMED_OUT": "WorkflowTimedOut", "ABORTED": "WorkflowAborted"}
+EXECUTION_STATUS_CHANGE = "Step Functions Execution Status Change"

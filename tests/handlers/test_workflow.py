@@ -186,3 +186,46 @@ def test_mark_failed_hides_internal_causes(tasks: Any, submit: Any, api: Any, la
     job = api("GET", f"/jobs/{state['job_id']}").body
     assert job["status"] == "FAILED"
     assert job["error"] == {"code": "KeyError", "message": "The job could not be processed"}
+
+
+def _execution_ended(job_id: str, status: str) -> dict[str, Any]:
+    """An EventBridge "Step Functions Execution Status Change" event (AWS Step Functions guide,
+    "EventBridge for Step Functions execution status changes"); the execution is named after the job."""
+    machine = "arn:aws:states:us-west-2:123456789012:stateMachine:serverless-app-local-jobs"
+    arn = machine.replace(":stateMachine:", ":execution:") + ":" + job_id
+    return {"version": "0", "id": "e1", "detail-type": "Step Functions Execution Status Change",
+            "source": "aws.states", "account": "123456789012", "region": "us-west-2", "resources": [arn],
+            "detail": {"executionArn": arn, "name": job_id, "status": status, "input": None,
+                       "inputDetails": {"included": False},
+                       "stateMachineArn": machine}}
+
+
+@pytest.mark.parametrize(("status", "code"), [("TIMED_OUT", "WorkflowTimedOut"), ("ABORTED", "WorkflowAborted"),
+                                              ("FAILED", "WorkflowFailed")])
+def test_an_execution_that_ended_without_marking_its_job_fails_the_job(
+    tasks: Any, submit: Any, api: Any, lambda_context: Any, status: str, code: str
+) -> None:
+    """A job left PENDING/PROCESSING by a timed-out, aborted or failed execution ends FAILED."""
+    state = submit({"items": [1]})
+    tasks["process"].lambda_handler({**state, "operation": "sum"}, lambda_context)  # PROCESSING, stuck
+    output = tasks["mark_failed"].lambda_handler(_execution_ended(state["job_id"], status), lambda_context)
+    job = api("GET", f"/jobs/{state['job_id']}").body
+    assert output == {"job_id": state["job_id"], "status": "FAILED"}
+    assert job["status"] == "FAILED" and job["error"] == {"code": code, "message": "The job could not be processed"}
+
+
+def test_an_execution_end_leaves_a_finished_job_alone(tasks: Any, submit: Any, api: Any, lambda_context: Any) -> None:
+    state = submit({"items": [3]})
+    processed = tasks["process"].lambda_handler({**state, "operation": "sum"}, lambda_context)
+    tasks["notify"].lambda_handler(processed, lambda_context)
+    output = tasks["mark_failed"].lambda_handler(_execution_ended(state["job_id"], "TIMED_OUT"), lambda_context)
+    assert output["status"] == "COMPLETED" and api("GET", f"/jobs/{state['job_id']}").body["status"] == "COMPLETED"
+
+
+def test_an_execution_end_of_no_job_is_ignored(tasks: Any, lambda_context: Any) -> None:
+    """Not a job's execution, or a job already gone (TTL): nothing to mark, nothing to retry."""
+    unknown = tasks["mark_failed"].lambda_handler(_execution_ended("not-a-job-id", "FAILED"), lambda_context)
+    gone = tasks["mark_failed"].lambda_handler(
+        _execution_ended("01J00000000000000000000000", "TIMED_OUT"), lambda_context)
+    assert unknown == {"job_id": None, "status": None}
+    assert gone["status"] is None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from tests.infra.synthesized import Synthesized, policy
 
 
@@ -12,10 +14,12 @@ def data_ref(synth: Synthesized, stack: str, dtype: str, path: str, attribute: s
     return f"${{data.{dtype}.{unique_id}.{attribute}}}"
 
 
-def assert_secure_bucket(synth: Synthesized, stack: str, path: str, *, kms: bool) -> None:
+def assert_secure_bucket(synth: Synthesized, stack: str, path: str, *,
+                         kms: bool) -> tuple[dict[str, Any], dict[str, Any]]:
     """The baseline every guarded bucket at `path` (a SecureBucket construct) meets: versioned,
     encrypted (SSE-KMS with a bucket key, or SSE-S3), no public access, owner-enforced objects,
     TLS-only policy, and a lifecycle that expires old versions and aborts stale uploads.
+    Returns the bucket policy document and the lifecycle rule, for checks of one bucket.
 
     Plain asserts outside a test module are not rewritten by pytest, so each one names what failed."""
     where = f"{stack}: {path}"
@@ -43,3 +47,4 @@ def assert_secure_bucket(synth: Synthesized, stack: str, path: str, *, kms: bool
     assert lifecycle["noncurrent_version_expiration"][0]["noncurrent_days"] >= 1, f"{where} lifecycle {lifecycle}"
     abort_after = lifecycle["abort_incomplete_multipart_upload"][0]["days_after_initiation"]
     assert abort_after == 7, f"{where} lifecycle {lifecycle}"
+    return document, lifecycle

@@ -192,6 +192,17 @@ def test_workflow_shape(synth, workspace):
     assert states["SendNotification"]["Next"] == "Succeeded"
     assert states["Succeeded"]["Type"] == "Succeed"
     assert states["MarkFailed"]["Next"] == "Failed" and states["Failed"]["Type"] == "Fail"
+    # MarkFailed's last resort: Step Functions sets the job FAILED itself (no Lambda).
+    assert states["MarkFailed"]["Catch"] == [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.mark_failed_error",
+                                              "Next": "RecordFailure"}]
+    record = states["RecordFailure"]
+    assert record["Resource"] == "arn:aws:states:::dynamodb:updateItem" and record["Next"] == "Failed"
+    assert record["Parameters"]["TableName"] == remote_ref(synth, workspace, "data", "aws_dynamodb_table",
+                                                           "data/table", "name")
+    assert record["Parameters"]["ConditionExpression"] == (
+        "attribute_exists(pk) AND #status IN (:pending, :processing)")
+    assert record["Catch"] == [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.record_failure_error",
+                                "Next": "Failed"}]
     for task in ("ValidateInput", "ProcessData", "SendNotification"):
         (catch,) = states[task]["Catch"]
         assert catch == {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "MarkFailed"}
@@ -245,9 +256,9 @@ def test_workflow_logs_into_the_cmk_log_group(synth, workspace):
 
 @pytest.mark.parametrize("workspace", WORKSPACES)
 def test_workflow_role_has_exactly_the_allowed_statements(synth, workspace):
-    """Invoke the four task aliases; log delivery and X-Ray on `*` (no resource-level
-    permissions). Nothing else: the CMK log group is written by CloudWatch Logs under the
-    key policy, not by this role."""
+    """Invoke the four task aliases; UpdateItem on the table (RecordFailure); log delivery and
+    X-Ray on `*` (no resource-level permissions). Nothing else: the CMK log group is written
+    by CloudWatch Logs under the key policy, not by this role."""
     stack = f"{workspace}-app"
     document = json.loads(synth.resource(stack, "aws_iam_role_policy", "workflow/policy")["policy"])
     aliases = sorted(ref(synth, stack, "aws_lambda_alias", f"{name.replace('-', '_')}/alias", "arn")
@@ -259,6 +270,9 @@ def test_workflow_role_has_exactly_the_allowed_statements(synth, workspace):
                                 "logs:DescribeResourcePolicies", "logs:DescribeLogGroups"]), "*"),
         "Tracing": (sorted(["xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules",
                             "xray:GetSamplingTargets"]), "*"),
+        # RecordFailure's direct DynamoDB integration: UpdateItem on the table, nothing more.
+        "RecordFailure": (["dynamodb:UpdateItem"],
+                          [remote_ref(synth, workspace, "data", "aws_dynamodb_table", "data/table", "arn")]),
     }
     actual = {s["Sid"]: (s["Action"], sorted(s["Resource"]) if isinstance(s["Resource"], list) else s["Resource"])
               for s in document["Statement"]}
@@ -313,5 +327,6 @@ def test_stream_mapping(synth, workspace):
     assert mapping["maximum_record_age_in_seconds"] == app.stream_max_record_age_seconds == 3600
     assert (mapping["batch_size"], mapping["maximum_batching_window_in_seconds"]) == (
         app.stream_batch_size, app.stream_batching_window_seconds) == (100, 5)
+    # S3 keeps the discarded batch's records (SQS would get metadata only).
     assert mapping["destination_config"]["on_failure"]["destination_arn"] == remote_ref(
-        synth, workspace, "data", "aws_sqs_queue", "data/dlq_stream_consumer", "arn")
+        synth, workspace, "data", "aws_s3_bucket", "data/stream_failure_bucket/bucket", "arn")

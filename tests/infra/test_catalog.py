@@ -68,7 +68,7 @@ def test_the_new_function_gets_its_queues_and_its_schedule(extended):
     assert {f"{PREFIX}reindex-dlq", f"{PREFIX}reindex-schedule-dlq"} <= queues
     assert len(queues) == len(dlq_names((*FUNCTIONS, REINDEX)))
     rules = {r["name"] for r in extended.resources(f"{WORKSPACE}-app", "aws_cloudwatch_event_rule").values()}
-    assert rules == {f"{PREFIX}digest-schedule", f"{PREFIX}reindex-schedule"}
+    assert rules == {f"{PREFIX}digest-schedule", f"{PREFIX}reindex-schedule", f"{PREFIX}job-execution-ended"}
 
 
 def test_the_new_function_is_packaged_on_its_own(extended):

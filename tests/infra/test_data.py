@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from modules.catalog import dlq_names
+from modules.catalog import dlq_names, rule_queues
 from modules.config import LOCAL_DIFFERENCES, WORKSPACES
 from tests.infra.layer_helpers import assert_secure_bucket, data_ref
 from tests.infra.synthesized import policy, ref, security_key_ref
@@ -120,7 +120,8 @@ def test_log_bucket_in_every_workspace(synth, workspace):
         "Action": "s3:PutObject",
         "Resource": ref(synth, stack, "aws_s3_bucket", "log_bucket/bucket", "arn") + "/*",
         "Condition": {
-            "ArnLike": {"aws:SourceArn": [f"arn:aws:s3:::serverless-app-{workspace}-code-{account}"]},
+            "ArnLike": {"aws:SourceArn": [f"arn:aws:s3:::serverless-app-{workspace}-code-{account}",
+                                          f"arn:aws:s3:::serverless-app-{workspace}-stream-failures-{account}"]},
             "StringEquals": {"aws:SourceAccount": account},
         },
     }
@@ -206,8 +207,23 @@ def test_dead_letter_queues(synth, workspace):
         statements = policy(queue_policy["policy"])["Statement"]
         tls = next(s for s in statements if s["Sid"] == "DenyInsecureTransport")
         assert tls["Effect"] == "Deny" and tls["Condition"]["Bool"]["aws:SecureTransport"] == "false"
-        # Only the schedule's queue lets a service in (EventBridge, for the digest rule).
-        assert len(statements) == (2 if "dlq_schedule" in queue_policy["queue_url"] else 1)
+        # Only the EventBridge rules' queues let a service in (EventBridge, for that rule).
+        rule_queue = any(f"dlq_{name.replace('-', '_')}_" in queue_policy["queue_url"] for name in rule_queues())
+        assert len(statements) == (2 if rule_queue else 1)
+
+
+@pytest.mark.parametrize("workspace", ("dev", "staging", "prod"))
+def test_stream_failure_bucket_keeps_failed_batches_like_the_code(synth, workspace):
+    """The stream mapping's S3 on-failure destination (records in full), encrypted with the
+    workspace key, access-logged, protected outside dev, never expiring current objects."""
+    stack = f"{workspace}-data"
+    document, lifecycle = assert_secure_bucket(synth, stack, "stream_failure_bucket", kms=True)
+    assert {"DenyUploadsNotSseKms", "DenyUploadsWithAnotherKey"} <= {s.get("Sid") for s in document["Statement"]}
+    assert "expiration" not in lifecycle
+    bucket = synth.resource(stack, "aws_s3_bucket", "stream_failure_bucket/bucket")
+    assert bucket.get("lifecycle", {}).get("prevent_destroy", False) is PROTECTED[workspace]
+    logging = synth.resource(stack, "aws_s3_bucket_logging", "stream_failure_bucket/logging")
+    assert "log_bucket" in logging["target_bucket"]
 
 
 def test_events_topic_encrypted(synth):
@@ -227,4 +243,5 @@ def test_data_outputs(synth, workspace):
         "code_bucket_name": ref(synth, stack, "aws_s3_bucket", "code_bucket/bucket", "bucket"),
         "log_bucket_name": ref(synth, stack, "aws_s3_bucket", "log_bucket/bucket", "bucket"),
         "events_topic_arn": ref(synth, stack, "aws_sns_topic", "events_topic", "arn"),
+        "stream_failure_bucket_name": ref(synth, stack, "aws_s3_bucket", "stream_failure_bucket/bucket", "bucket"),
     }

@@ -65,9 +65,14 @@ VPC_GRANTS: dict[Grant, str] = {(action, "*"): reason for action, reason in WILD
                                 if action.startswith("ec2:")}
 # Poll-based event source mapping: Lambda reads the stream with the function's role.
 STREAM_GRANTS: dict[str, dict[Grant, str]] = {
-    "stream-consumer": {(action, "table_stream"): "the stream event source mapping reads with this role"
-                        for action in ("dynamodb:DescribeStream", "dynamodb:GetRecords",
-                                       "dynamodb:GetShardIterator", "dynamodb:ListStreams")},
+    "stream-consumer": {
+        **{(action, "table_stream"): "the stream event source mapping reads with this role"
+           for action in ("dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator",
+                          "dynamodb:ListStreams")},
+        # AWS Lambda guide, "Retain discarded records for a DynamoDB event source in Lambda".
+        ("s3:PutObject", "stream_failures/*"): "the mapping writes discarded batches to its S3 destination",
+        ("s3:ListBucket", "stream_failures"): "the mapping's S3 on-failure destination needs it (AWS docs)",
+    },
 }
 # Managed policies attached to any role, (role construct path, policy ARN) -> reason.
 MANAGED_POLICY_ALLOW_LIST: dict[tuple[str, str], str] = {
@@ -118,6 +123,7 @@ def resource_arns(synth, workspace: str) -> dict[str, list[str]]:
                               if cfg["//"]["metadata"]["path"].endswith(f"/app/{path}"))
                          for dtype, path in (("aws_partition", "partition"), ("aws_caller_identity", "caller")))
     table = remote_ref(synth, workspace, "data", "aws_dynamodb_table", "data/table", "arn")
+    failures = remote_ref(synth, workspace, "data", "aws_s3_bucket", "data/stream_failure_bucket/bucket", "arn")
     machine = (f"arn:${{data.aws_partition.{partition}.partition}}:states:{SETTINGS[workspace].region}:"
                f"${{data.aws_caller_identity.{caller}.account_id}}:stateMachine:serverless-app-{workspace}-jobs")
     return {
@@ -127,6 +133,8 @@ def resource_arns(synth, workspace: str) -> dict[str, list[str]]:
         "events_topic": [remote_ref(synth, workspace, "data", "aws_sns_topic", "data/events_topic", "arn")],
         "state_machine": [machine],
         "table_stream": [remote_ref(synth, workspace, "data", "aws_dynamodb_table", "data/table", "stream_arn")],
+        "stream_failures": [failures],
+        "stream_failures/*": [f"{failures}/*"],
         "kms_key": [remote_ref(synth, workspace, "security", "aws_kms_key", "security/key", "arn")],
         "*": ["*"],
     }
@@ -253,6 +261,54 @@ def test_every_function_has_its_own_role(synth):
         assert len({r["name"] for r in roles.values()}) == len(roles)
         functions = synth.resources(f"{workspace}-app", "aws_lambda_function")
         assert len({f["role"] for f in functions.values()}) == len(FUNCTIONS)
+
+
+# Step Functions optimized integrations a Task may name -> the action its role needs
+# (AWS Step Functions guide, "Call DynamoDB APIs with Step Functions": IAM policies).
+SFN_INTEGRATION_ACTIONS = {"arn:aws:states:::dynamodb:updateItem": "dynamodb:UpdateItem"}
+WORKFLOW_RUNTIME_GRANTS: dict[Grant, str] = {
+    **{(action, "*"): _LOG_DELIVERY for action in WILDCARD_ALLOW_LIST if action.startswith("logs:")},
+    **{(action, "*"): _XRAY for action in WILDCARD_ALLOW_LIST if action.startswith("xray:")},
+}
+
+
+def workflow_required_grants(synth, workspace: str) -> tuple[dict[Grant, str], dict[str, str]]:
+    """What the state machine's role must grant, derived from its definition: InvokeFunction
+    on every Lambda Task's resource, the integration's action on the table every DynamoDB
+    Task names, plus log delivery and tracing."""
+    definition = json.loads(synth.resource(f"{workspace}-app", "aws_sfn_state_machine",
+                                           "workflow/state_machine")["definition"])
+    table = {remote_ref(synth, workspace, "data", "aws_dynamodb_table", "data/table", "name"):
+             remote_ref(synth, workspace, "data", "aws_dynamodb_table", "data/table", "arn")}
+    required = dict(WORKFLOW_RUNTIME_GRANTS)
+    for name, state in definition["States"].items():
+        if state["Type"] != "Task":
+            continue
+        if state["Resource"] in SFN_INTEGRATION_ACTIONS:
+            grant = (SFN_INTEGRATION_ACTIONS[state["Resource"]], table[state["Parameters"]["TableName"]])
+            required[grant] = f"state {name} calls it on the table"
+        else:
+            assert not state["Resource"].startswith("arn:aws:states:::"), f"{name}: unknown integration"
+            required[("lambda:InvokeFunction", state["Resource"])] = f"state {name} invokes it"
+    labels = dict.fromkeys(table.values(), "table")
+    return required, labels
+
+
+@pytest.mark.parametrize("workspace", WORKSPACES)
+def test_workflow_role_grants_exactly_what_the_definition_needs(synth, workspace):
+    required, labels = workflow_required_grants(synth, workspace)
+    assert ("dynamodb:UpdateItem", next(iter(labels))) in required  # RecordFailure is there
+    document = json.loads(synth.resource(f"{workspace}-app", "aws_iam_role_policy", "workflow/policy")["policy"])
+    problems = role_problems(f"{workspace}/workflow", required, document["Statement"], labels)
+    assert not problems, "\n".join(problems)
+
+
+def test_workflow_proof_reports_a_missing_integration_grant(synth):
+    required, labels = workflow_required_grants(synth, "prod")
+    document = json.loads(synth.resource("prod-app", "aws_iam_role_policy", "workflow/policy")["policy"])
+    mutated = [s for s in document["Statement"] if s["Sid"] != "RecordFailure"]
+    assert role_problems("prod/workflow", required, mutated, labels) == [
+        "missing: prod/workflow: dynamodb:UpdateItem on table (state RecordFailure calls it on the table)"]
 
 
 # --- the proof fails in both directions ----------------------------------------------------

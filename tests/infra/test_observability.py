@@ -62,7 +62,7 @@ def test_every_alarm_acts_on_the_topic(request, kind, workspace):
     synth = request.getfixturevalue(kind)
     topic = ref(synth, f"{workspace}-observability", "aws_sns_topic", "alert_topic", "arn")
     found = alarms(synth, workspace)
-    assert len(found) == len(FUNCTIONS) * 3 + 1 + 3 + 2 + len(dlq_names()) + 3
+    assert len(found) == len(FUNCTIONS) * 3 + 2 + 3 + 2 + len(dlq_names()) + 3
     for name, alarm in found.items():
         assert alarm["alarm_actions"] == [topic] and alarm["ok_actions"] == [topic], name
 
@@ -72,14 +72,14 @@ EXPECTED_MISSING_DATA = {
     "errors": "notBreaching", "throttles": "notBreaching", "duration-p99": "notBreaching",
     "api-5xx": "notBreaching", "api-4xx-rate": "notBreaching", "api-latency-p99": "notBreaching",
     "table-": "notBreaching", "dlq-": "notBreaching", "workflow-": "notBreaching",
-    "stream-iterator-age": "notBreaching",
+    "stream-iterator-age": "notBreaching", "stream-destination-delivery-failures": "notBreaching",
 }
 
 
 def family_of(alarm_name, workspace):
     short = alarm_name.removeprefix(f"serverless-app-{workspace}-")
     for family in ("api-5xx", "api-4xx-rate", "api-latency-p99", "table-", "dlq-", "workflow-",
-                   "stream-iterator-age"):
+                   "stream-iterator-age", "stream-destination-delivery-failures"):
         if short.startswith(family):
             return family
     return next(f for f in ("errors", "throttles", "duration-p99") if short.endswith(f"-{f}"))
@@ -94,7 +94,7 @@ def test_treat_missing_data_per_alarm_family(request, kind, workspace):
     # Every family's choice is stated once, in one table, next to its reason.
     assert set(TREAT_MISSING_DATA) == {
         "function_errors", "function_throttles", "function_duration", "api_5xx", "api_4xx_rate", "api_latency",
-        "table_errors", "dlq_visible", "workflow_executions", "stream_iterator_age"}
+        "table_errors", "dlq_visible", "workflow_executions", "stream_iterator_age", "stream_destination"}
 
 
 def test_treat_missing_data_reasons_are_written_down():
@@ -145,6 +145,11 @@ def test_function_and_stream_alarm_metrics(request, kind, workspace):
     assert_metric_alarm(found[f"{prefix}stream-iterator-age"], namespace="AWS/Lambda", metric="IteratorAge",
                         dimensions={"FunctionName": fn(synth, workspace, "stream-consumer")["function_name"]},
                         rule=config.stream_iterator_age_ms, statistic="Maximum")
+    # Issue 11: a failed batch that cannot be written to the S3 destination is lost: alarmed at once.
+    assert_metric_alarm(found[f"{prefix}stream-destination-delivery-failures"], namespace="AWS/Lambda",
+                        metric="DestinationDeliveryFailures",
+                        dimensions={"FunctionName": fn(synth, workspace, "stream-consumer")["function_name"]},
+                        rule=config.stream_destination_delivery_failures, comparison="GreaterThanOrEqualToThreshold")
 
 
 def rest_api_dimensions(synth, workspace):
