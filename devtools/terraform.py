@@ -156,7 +156,7 @@ class Terraform:
                                 stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True, start_new_session=True)
         with self._lock:
             self._running.add(proc)
-        stopped = _Watchdog(proc, timeout, cancelled or threading.Event())
+        stopped = Watchdog(proc, timeout, cancelled or threading.Event())
         try:
             stderr: list[str] = []
             reader = threading.Thread(target=lambda: stderr.append(_read(proc.stderr)), daemon=True)
@@ -178,11 +178,13 @@ class Terraform:
             raise TerraformError(f"{what} failed:\n{result.stdout}\n{result.stderr}")
         return result
 
-    def init(self, stack_dir: str | Path, backend: bool = True,
+    def init(self, stack_dir: str | Path, backend: bool = True, *, reconfigure: bool = False,
              cancelled: threading.Event | None = None) -> TerraformResult:
         args = ["init", "-input=false", "-no-color"]
         if not backend:
             args.append("-backend=false")
+        if reconfigure:
+            args.append("-reconfigure")
         with self._cache_filled():
             return self.run(stack_dir, *args, cancelled=cancelled)
 
@@ -206,8 +208,9 @@ class Terraform:
         return self.run(stack_dir, "validate", "-no-color")
 
 
-class _Watchdog:
-    """Kills a command's process group when `cancelled` is set or `timeout` passes."""
+class Watchdog:
+    """Kills a command's process group when `cancelled` is set or `timeout` passes
+    (`reason` then says which); `finish()` once the command has ended on its own."""
 
     def __init__(self, proc: subprocess.Popen[str], timeout: float, cancelled: threading.Event) -> None:
         self.reason: str | None = None
