@@ -28,11 +28,19 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from handlers.shared.constants import (
+    DEFAULT_LOCAL_API_PORT,
+    DEFAULT_PROJECT,
+    DEFAULT_REGION,
+    EMULATOR_ACCESS_KEY_ID,
+    EMULATOR_SECRET_ACCESS_KEY,
+    LIVE_ALIAS,
+)
 from localmode.api_server import FORBIDDEN, ApiServer, Gateway, lambda_invoker, repository_routes
 from localmode.emulator import DEFAULT_ENDPOINT
 
 LOG = logging.getLogger(__name__)
-ALIAS = "live"
+ALIAS = LIVE_ALIAS
 API_TIMEOUT_SECONDS = 29  # API Gateway's integration timeout
 
 
@@ -62,7 +70,8 @@ class LocalApi:
 def _client(service: str, endpoint: str, region: str, read_timeout: float = 10) -> Any:
     session: Any = boto3.session.Session()  # a fresh session: boto3's default one is not thread-safe
     return session.client(
-        service, endpoint_url=endpoint, region_name=region, aws_access_key_id="test", aws_secret_access_key="test",
+        service, endpoint_url=endpoint, region_name=region, aws_access_key_id=EMULATOR_ACCESS_KEY_ID,
+        aws_secret_access_key=EMULATOR_SECRET_ACCESS_KEY,
         config=Config(connect_timeout=2, read_timeout=read_timeout, retries={"total_max_attempts": 1}))
 
 
@@ -113,13 +122,13 @@ def _deployed_forbidden(client: Any, name: str) -> Callable[[], tuple[int, str]]
     return answer
 
 
-def start(endpoint: str | None = None, *, api_port: int = 8080, api_key: str | None = None,
+def start(endpoint: str | None = None, *, api_port: int = DEFAULT_LOCAL_API_PORT, api_key: str | None = None,
           host: str = "127.0.0.1", project: str | None = None, workspace: str = "local",
           region: str | None = None, verbose: bool = False) -> LocalApi:
     """Serve the deployed api function on ``http://host:api_port`` (0: any free port)."""
     endpoint = endpoint or os.environ.get("EMULATOR_ENDPOINT", DEFAULT_ENDPOINT)
-    region = region or os.environ.get("DEPLOY_REGION", "us-west-2")
-    prefix = f"{project or os.environ.get('PROJECT_NAME', 'serverless-app')}-{workspace}"
+    region = region or os.environ.get("DEPLOY_REGION") or DEFAULT_REGION
+    prefix = f"{project or os.environ.get('PROJECT_NAME') or DEFAULT_PROJECT}-{workspace}"
     function_name, qualifier = _api_function(_client("lambda", endpoint, region), f"{prefix}-api")
     apigateway = _client("apigateway", endpoint, region)
     api_key_id = None
