@@ -36,7 +36,7 @@ from handlers.shared.constants import (
     EMULATOR_SECRET_ACCESS_KEY,
     LIVE_ALIAS,
 )
-from localmode.api_server import FORBIDDEN, ApiServer, Gateway, lambda_invoker, repository_routes
+from localmode.api_server import FORBIDDEN, ApiServer, Gateway, Preflight, lambda_invoker, repository_routes
 from localmode.emulator import DEFAULT_ENDPOINT
 
 LOG = logging.getLogger(__name__)
@@ -122,6 +122,47 @@ def _deployed_forbidden(client: Any, name: str) -> Callable[[], tuple[int, str]]
     return answer
 
 
+def _static_value(mapping: str) -> str | None:
+    """The value of a static response-parameter mapping (``'*'`` -> ``*``); None for other sources."""
+    return mapping[1:-1] if len(mapping) >= 2 and mapping[0] == mapping[-1] == "'" else None
+
+
+def read_preflights(client: Any, api_id: str) -> dict[str, Preflight]:
+    """The REST API's CORS preflight answers per resource path: every OPTIONS method with a mock
+    integration, answered with its integration response's status and static header mappings."""
+    found: dict[str, Preflight] = {}
+    for resource in client.get_resources(restApiId=api_id, limit=500)["items"]:
+        if "OPTIONS" not in (resource.get("resourceMethods") or {}):
+            continue
+        try:
+            integration = client.get_integration(restApiId=api_id, resourceId=resource["id"], httpMethod="OPTIONS")
+        except ClientError:
+            continue
+        if integration.get("type") != "MOCK":
+            continue
+        for status, response in sorted((integration.get("integrationResponses") or {}).items()):
+            headers = [(name.removeprefix("method.response.header."), value)
+                       for name, mapping in sorted((response.get("responseParameters") or {}).items())
+                       if name.startswith("method.response.header.") and (value := _static_value(mapping)) is not None]
+            found[resource["path"]] = (int(status), headers)
+            break
+    return found
+
+
+def _deployed_preflights(client: Any, name: str) -> Callable[[str], Preflight | None]:
+    """Preflight answers of the REST API, looked up until found (Terraform may still be creating them)."""
+    found: dict[str, Preflight] = {}
+
+    def answer(template: str) -> Preflight | None:
+        if not found:
+            api_id = _rest_api_id(client, name)
+            if api_id is not None:
+                found.update(read_preflights(client, api_id))
+        return found.get(template)
+
+    return answer
+
+
 def start(endpoint: str | None = None, *, api_port: int = DEFAULT_LOCAL_API_PORT, api_key: str | None = None,
           host: str = "127.0.0.1", project: str | None = None, workspace: str = "local",
           region: str | None = None, verbose: bool = False) -> LocalApi:
@@ -138,6 +179,7 @@ def start(endpoint: str | None = None, *, api_port: int = DEFAULT_LOCAL_API_PORT
         invoke=lambda_invoker(_client("lambda", endpoint, region, API_TIMEOUT_SECONDS + 5), function_name, qualifier),
         routes=repository_routes(), api_key=api_key,
         api_key_id=api_key_id, stage=workspace, forbidden=_deployed_forbidden(apigateway, f"{prefix}-api"),
+        preflight=_deployed_preflights(apigateway, f"{prefix}-api"),
         api_id=_rest_api_id(apigateway, f"{prefix}-api") or "local")
     server = ApiServer(gateway, host, api_port, verbose=verbose).start()
     return LocalApi(server.url, api_key, function_name, server)
