@@ -197,14 +197,22 @@ def main(argv: list[str] | None = None) -> int:
     return code
 
 
+def _exited(pid: int) -> bool:
+    """Whether the process is gone or has exited and waits to be reaped by its parent (a zombie)."""
+    try:
+        os.kill(pid, 0)
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat.rsplit(")", 1)[-1].split()[0] == "Z"
+
+
 def stop_running(pid: int, timeout: float = STOP_TIMEOUT_SECONDS) -> bool:
     """SIGTERM the running `make up` and wait until it has exited."""
     os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except OSError:
+        if _exited(pid):
             return True
         time.sleep(0.1)
     return False

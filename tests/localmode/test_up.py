@@ -172,3 +172,62 @@ def test_sigterm_during_the_deploy_kills_terraform_and_frees_both_ports(tmp_path
     time.sleep(2)
     assert any("terraform" in Path(f"/proc/{pid}/cmdline").read_text() for pid in processes_with(str(tmp_path)))
     stop_and_check(proc, tmp_path, (emulator_port, api_port))
+
+
+# `make up` with its deploy stubbed out (the e2e deploys for real): the emulator and the API really
+# run, so stopping the serving phase is tested on a real process, signal and ports.
+SERVING_SCRIPT = """
+import sys
+from localmode import deploy, runtime, up
+from localmode.api_server import ApiServer, Gateway, repository_routes
+
+deploy.LocalDeployer.synth = lambda self: None
+deploy.LocalDeployer.apply = lambda self: None
+
+def start(endpoint, *, api_port, **kwargs):
+    gateway = Gateway(invoke=lambda event: {"statusCode": 200, "body": "{}"}, routes=repository_routes(), api_key="k")
+    server = ApiServer(gateway, "127.0.0.1", api_port).start()
+    return runtime.LocalApi(server.url, "k", "fn", server)
+
+runtime.start = start
+sys.exit(up.main([]))
+"""
+
+
+def start_serving(tmp_path: Path, emulator_port: int, api_port: int) -> subprocess.Popen[str]:
+    environ = {**os.environ, "LOCAL_STATE_DIR": str(tmp_path / "state"),
+               "EMULATOR_ENDPOINT": f"http://127.0.0.1:{emulator_port}", "LOCAL_API_PORT": str(api_port)}
+    return subprocess.Popen([sys.executable, "-u", "-c", SERVING_SCRIPT], cwd=ROOT, env=environ, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+
+
+def test_sigterm_while_serving_frees_both_ports(tmp_path: Path) -> None:
+    emulator_port, api_port = free_port(), free_port()
+    proc = start_serving(tmp_path, emulator_port, api_port)
+    wait_for_line(proc, "API ready", timeout=60)
+    assert not port_is_free(emulator_port) and not port_is_free(api_port)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=30) == 0
+    assert port_is_free(emulator_port) and port_is_free(api_port)
+    assert not (tmp_path / "state" / "up.pid").exists()
+
+
+def test_make_down_stops_the_serving_local_mode_without_destroying(tmp_path: Path) -> None:
+    emulator_port, api_port = free_port(), free_port()
+    proc = start_serving(tmp_path, emulator_port, api_port)
+    lines = wait_for_line(proc, "API ready", timeout=60)
+    environ = {**os.environ, "LOCAL_STATE_DIR": str(tmp_path / "state")}
+    down = subprocess.run([sys.executable, "-m", "localmode.up", "down"], cwd=ROOT, env=environ,
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert down.returncode == 0, down.stderr
+    assert "local mode stopped" in down.stdout
+    assert proc.poll() == 0  # down returns once `make up` has exited
+    assert port_is_free(emulator_port) and port_is_free(api_port)
+    assert not any("destroy" in line for line in lines)
+
+
+def test_make_down_when_nothing_runs_says_so(tmp_path: Path) -> None:
+    environ = {**os.environ, "LOCAL_STATE_DIR": str(tmp_path / "state")}
+    down = subprocess.run([sys.executable, "-m", "localmode.up", "down"], cwd=ROOT, env=environ,
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert down.returncode == 0 and "not running" in down.stdout
