@@ -34,7 +34,7 @@ from typing import Any
 from devtools.stacks import BOOTSTRAP, Outcome, Stack, load_stacks, run_in_order
 from devtools.terraform import Event, Terraform, TerraformCancelled, TerraformError, Watchdog, kill_process_group
 from handlers.shared.constants import EMULATOR_ACCESS_KEY_ID, EMULATOR_SECRET_ACCESS_KEY
-from localmode.progress import StackProgress, Ticker
+from localmode.progress import TICK_SECONDS, StackProgress, Ticker
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKSPACE = "local"
@@ -92,9 +92,14 @@ class LocalDeployer:
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                 start_new_session=True)
         watchdog = Watchdog(proc, SYNTH_TIMEOUT_SECONDS, self.cancelled)
+        done = threading.Event()
+        heartbeat = threading.Thread(target=self._synth_heartbeat, args=(started, done), daemon=True)
+        heartbeat.start()
         try:
             output, _ = proc.communicate()
         finally:
+            done.set()
+            heartbeat.join()
             watchdog.finish()
             if proc.poll() is None:
                 kill_process_group(proc)
@@ -104,6 +109,10 @@ class LocalDeployer:
             raise DeployError(f"synth of the {WORKSPACE} workspace failed (python main.py):\n{output[-4000:]}")
         cached = "synth cache fresh" in output
         self._log(f"synth: {'unchanged, skipped' if cached else 'done'} in {time.monotonic() - started:.0f} s")
+
+    def _synth_heartbeat(self, started: float, done: threading.Event) -> None:
+        while not done.wait(TICK_SECONDS):
+            self._log(f"synth: running, {time.monotonic() - started:.0f} s")
 
     # --- apply ---------------------------------------------------------------------------
 
