@@ -144,8 +144,9 @@ def port_is_free(port: int) -> bool:
         return True
 
 
-def stop_and_check(proc: subprocess.Popen[str], tmp_path: Path, ports: tuple[int, ...]) -> None:
-    proc.send_signal(signal.SIGTERM)
+def stop_and_check(proc: subprocess.Popen[str], tmp_path: Path, ports: tuple[int, ...],
+                   signum: int = signal.SIGTERM) -> None:
+    proc.send_signal(signum)  # SIGINT: what Ctrl-C sends
     code = proc.wait(timeout=30)
     assert code == up.EXIT_STOPPED
     deadline = time.monotonic() + 5  # the kernel reaps killed grandchildren asynchronously
@@ -156,12 +157,13 @@ def stop_and_check(proc: subprocess.Popen[str], tmp_path: Path, ports: tuple[int
     assert not (tmp_path / "state" / "up.pid").exists()
 
 
-def test_sigterm_during_the_synth_stops_it_and_its_subprocesses(tmp_path: Path) -> None:
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_during_the_synth_stops_it_and_its_subprocesses(tmp_path: Path, signum: int) -> None:
     proc = start_up(tmp_path)
     wait_for_line(proc, "synth: started", timeout=60)
     time.sleep(3)  # the synth (python main.py, node) is running
     assert len(processes_with(str(tmp_path))) >= 2
-    stop_and_check(proc, tmp_path, ())
+    stop_and_check(proc, tmp_path, (), signum)
 
 
 @pytest.mark.terraform
