@@ -135,7 +135,7 @@ class LocalDeployer:
         started = time.monotonic()
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="bootstrap") as background:
             runner = _BootstrapFirst(self, background, self._state_bucket(stacks))
-            with Ticker(lambda: list(self._active.values()), self._log):
+            with Ticker(lambda: list(self._active.copy().values()), self._log):
                 outcomes = run_in_order(stacks, runner.action, max_parallel=self.max_parallel,
                                         cancelled=self.cancelled)
                 runner.finish(outcomes)
@@ -219,7 +219,7 @@ class LocalDeployer:
         reverse = [Stack(stack.name, stack.directory,
                          tuple(other.name for other in stacks if stack.name in other.dependencies))
                    for stack in reversed(stacks)]
-        with Ticker(lambda: list(self._active.values()), self._log):
+        with Ticker(lambda: list(self._active.copy().values()), self._log):
             outcomes = run_in_order(reverse, lambda stack: self._run(stack, "destroy"),
                                     max_parallel=self.max_parallel, cancelled=self.cancelled)
         self._raise_for(outcomes, reverse)

@@ -76,7 +76,7 @@ def check_configuration(environ: Mapping[str, str]) -> None:
     try:
         load_settings({**environ, "WORKSPACES": "local"})
     except ConfigError as err:
-        raise LocalModeError(" ".join(str(err).split("\n", 1)[-1].split())) from None
+        raise LocalModeError(f"invalid configuration: {'; '.join(err.problems)}") from None
 
 
 def check_port_free(host: str, port: int, variable: str) -> None:
@@ -148,14 +148,14 @@ def serve(settings: LocalSettings, stopped: threading.Event, log: Callable[[str]
             log(f"AWS emulator on {emulator.endpoint}")
             try:
                 deployer.apply()
+                api = runtime.start(emulator.endpoint, api_port=settings.api_port)
             except DeployCancelled:
                 raise
-            except DeployError as err:
+            except (DeployError, runtime.NotDeployed) as err:
                 log(f"error: {err}")
                 log(f"The emulator keeps running on {emulator.endpoint} for inspection; Ctrl-C stops it.")
                 stopped.wait()
                 return EXIT_FAILED
-            api = runtime.start(emulator.endpoint, api_port=settings.api_port)
             log(f"API ready in {time.monotonic() - started:.0f} s")
             log(banner(api.url, api.api_key or "(none: HTTP API variant)"))
             API_FILE.write_text(json.dumps({"url": api.url, "api_key": api.api_key}))
