@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest
 
 from localmode import up
-from localmode.emulator import Emulator, EmulatorError
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -99,10 +98,21 @@ def test_a_second_instance_is_refused(tmp_path: Path) -> None:
 
 
 def test_the_emulator_on_a_taken_port_raises_instead_of_hanging(taken_port: int) -> None:
-    emulator = Emulator(port=taken_port)
-    with pytest.raises(EmulatorError, match=f"cannot listen on 127.0.0.1:{taken_port}"):
-        emulator.start()
-    assert Emulator._running is None  # a later emulator may start
+    # In a process of its own: moto's state is process-wide and this package's emulator runs here.
+    script = (
+        "import sys\n"
+        "from localmode.emulator import Emulator, EmulatorError\n"
+        f"emulator = Emulator(port={taken_port})\n"
+        "try:\n"
+        "    emulator.start()\n"
+        "except EmulatorError as err:\n"
+        "    print('raised:', err)\n"
+        "print('running:', Emulator._running)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60,
+                            check=False)
+    assert f"raised: the emulator cannot listen on 127.0.0.1:{taken_port}" in result.stdout, result.stderr
+    assert "running: None" in result.stdout  # a later emulator may start
 
 
 def processes_with(marker: str) -> list[int]:
