@@ -166,6 +166,8 @@ class Terraform:
             reader.join()
         finally:
             stopped.finish()
+            if proc.poll() is None:  # left early (a callback raised): leave nothing running
+                kill_process_group(proc)
             with self._lock:
                 self._running.discard(proc)
         result = TerraformResult(proc.returncode, stdout, "".join(stderr))
