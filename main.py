@@ -18,9 +18,10 @@ from modules.config import ENVIRONMENT_VARIABLES, ConfigError, load_settings
 
 
 def main(argv: list[str] | None = None) -> int:
+    """`argv`: the command-line flags (none when called from code)."""
     parser = argparse.ArgumentParser(prog="python main.py", description=__doc__.split("\n")[0])
     parser.add_argument("--force", action="store_true", help="synthesize even when the synth cache is fresh")
-    args = parser.parse_args(argv)
+    args = parser.parse_args(argv or [])
     try:
         workspaces = load_settings(os.environ)
     except ConfigError as err:
@@ -46,4 +47,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))
