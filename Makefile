@@ -12,7 +12,7 @@ PY := .venv/bin/python
 PIPENV := python3 -m pipenv
 RUNTIME_CATEGORIES := packages runtime dev-packages
 
-.PHONY: install up down synth list test unit lint e2e bench clean
+.PHONY: install up down destroy-local synth list test unit lint e2e bench bench-local clean
 
 install: .venv/.synced tools/checkov/.venv/.synced node_modules/.synced
 
@@ -29,14 +29,16 @@ node_modules/.synced: package-lock.json
 	npm ci --no-audit --no-fund
 	touch $@
 
-up: install  ## synth every workspace into cdktf.out/, then local mode: emulator + `cdktf deploy` + API
-	$(PY) main.py
+up: install  ## local mode: synth of `local` (cached), emulator, Terraform on its stacks, API on localhost
 	$(PY) -m localmode.up
 
-down:  ## destroy the local stacks in the running emulator, then stop `make up`
+down:  ## stop `make up` (emulator and API) without destroying: the emulator's state is discarded
 	$(PY) -m localmode.up down
 
-synth: install  ## synthesize every workspace (WORKSPACES=dev,prod narrows it)
+destroy-local:  ## destroy the local stacks in the running emulator, then stop `make up`
+	$(PY) -m localmode.up destroy
+
+synth: install  ## synthesize every workspace (WORKSPACES=dev,prod narrows it); skipped when nothing changed
 	$(PY) main.py
 
 list: install  ## the stacks, as the cdktf CLI sees them
@@ -59,8 +61,11 @@ bench: install
 	$(PY) bench/bench_handlers.py
 	$(PY) bench/bench_synth.py
 
-clean:
-	rm -rf cdktf.out build .pytest_cache .mypy_cache .ruff_cache
+bench-local: install  ## time `make up`'s phases and `make down` (ports 4566/8080 must be free)
+	$(PY) bench/bench_local.py
+
+clean:  ## remove synth output (the next synth runs in full), builds and tool caches
+	rm -rf cdktf.out .local/cdktf.out .local/state build .pytest_cache .mypy_cache .ruff_cache
 
 # --- architecture diagram -------------------------------------------------------------------
 .PHONY: diagram

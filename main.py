@@ -1,31 +1,59 @@
 """Synthesize the product: one set of layer stacks per workspace, plus `bootstrap`.
 
 Configuration is validated before anything is built, so a bad value leaves no output.
+The synth is skipped when its inputs (sources, lock files, configuration variables, tool
+versions; see `devtools.synth_cache`) are unchanged since the last synth into the same
+output directory; `--force` (or `make clean`) synthesizes anyway.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
+import time
 
-from modules.config import ConfigError, load_settings
+from devtools import synth_cache
+from modules.bytecode import BUILD_VARIABLES
+from modules.config import ENVIRONMENT_VARIABLES, ConfigError, load_settings
+
+# Besides the configuration: the packaging's interpreter setting, and PATH, where the
+# packaging looks for an interpreter of the functions' runtime (bytecode or sources only).
+CACHE_VARIABLES = (*ENVIRONMENT_VARIABLES, *BUILD_VARIABLES, "PATH")
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    """`argv`: the command-line flags (none when called from code)."""
+    parser = argparse.ArgumentParser(prog="python main.py", description=__doc__.split("\n")[0])
+    parser.add_argument("--force", action="store_true", help="synthesize even when the synth cache is fresh")
+    args = parser.parse_args(argv or [])
     try:
         workspaces = load_settings(os.environ)
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    outdir = synth_cache.output_dir(os.environ)
+    digest = synth_cache.inputs_digest(os.environ, CACHE_VARIABLES)
+    if not args.force and synth_cache.is_fresh(outdir, digest):
+        print(f"synth cache fresh: {outdir} is up to date (python main.py --force synthesizes anyway)")
+        return 0
+    started = time.monotonic()
+    synth_cache.forget(outdir)
     # Imported after validation: loading the provider bindings takes seconds.
     from modules.app_builder import build_app
 
-    app = build_app(workspaces)
+    try:
+        app = build_app(workspaces)
+    except ConfigError as err:  # a packaging setting (LAMBDA_BUILD_PYTHON); nothing is written yet
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     app.synth()
+    synth_cache.record(outdir, digest)
     for stack in app.node.children:
         print(f"synthesized stack {stack.node.id}")
+    print(f"synthesized into {outdir} in {time.monotonic() - started:.0f} s")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

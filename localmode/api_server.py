@@ -6,6 +6,10 @@ does, body, base64 bodies decoded). As API Gateway:
 
 * routes come from :mod:`handlers.api.routes_table` (``ROUTES``, ``PUBLIC_ROUTES``): ``resource`` and
   ``requestContext.resourcePath`` are the matched template, ``pathParameters`` its values;
+* a CORS preflight (``OPTIONS``) of a resource the deployed API answers with its mock integration is
+  answered with that integration response's status and headers (the configured origin, methods and
+  headers, read from the deployed REST API by :mod:`localmode.runtime`), without a key and without
+  calling the function, as API Gateway does;
 * every route but the public ones and CORS preflights needs the ``x-api-key`` header: a missing or
   wrong key gets 403 ``{"message": "Forbidden"}`` (or the deployed ``INVALID_API_KEY`` gateway
   response, see :mod:`localmode.runtime`) and the function is not called;
@@ -40,6 +44,7 @@ LOG = logging.getLogger(__name__)
 ROUTES_TABLE = Path(__file__).resolve().parents[1] / "handlers" / "api" / "routes_table.py"
 Route = tuple[str, str]
 Invoker = Callable[[dict[str, Any]], dict[str, Any]]  # proxy event -> proxy response; raises on function error
+Preflight = tuple[int, list[tuple[str, str]]]  # status and headers of a mock OPTIONS integration response
 FORBIDDEN = (403, '{"message": "Forbidden"}')
 BAD_GATEWAY = (502, '{"message": "Internal server error"}')
 
@@ -102,6 +107,8 @@ class Gateway:
     forbidden: Callable[[], tuple[int, str]] = lambda: FORBIDDEN
     api_id: str = "local"
     account_id: str = "123456789012"
+    # the deployed answer to OPTIONS on a resource template, None when it has no mock preflight
+    preflight: Callable[[str], Preflight | None] = lambda _template: None
     _key_id: str = field(init=False, default="")
 
     def __post_init__(self) -> None:
@@ -154,6 +161,11 @@ class Gateway:
         """Answer one request: (status, headers, body)."""
         event, authorized = self.event(method, target, headers, body, source_ip)
         request_id = event["requestContext"]["requestId"]
+        preflight = self.preflight(event["resource"]) if method == "OPTIONS" else None
+        if preflight is not None:
+            status, answer_headers = preflight
+            return status, [*answer_headers, ("Content-Type", "application/json"),
+                            ("x-amzn-RequestId", request_id)], b""
         if not authorized:
             status, template = self.forbidden()
             return _json_answer(status, template.replace("$context.requestId", request_id), request_id)

@@ -25,10 +25,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import signal
 import sys
-import threading
-import types
 from collections.abc import Callable
 from typing import Any, cast
 from urllib.parse import urlsplit
@@ -38,16 +35,11 @@ from moto.moto_api._internal.models import moto_api_backend
 from moto.server import ThreadedMotoServer
 
 from localmode import lambda_runtime, moto_extensions, stream_mapping
+from localmode.startup import DEFAULT_ENDPOINT, EmulatorError, endpoint_from_environment, stop_event_on_signals
 
-DEFAULT_ENDPOINT = "http://127.0.0.1:4566"
+__all__ = ["DEFAULT_ENDPOINT", "Emulator", "EmulatorError", "endpoint_from_environment", "stop_event_on_signals"]
 _MOTO_CONFIG: dict[str, dict[str, Any]] = {"stepfunctions": {"execute_state_machine": True},
                                            "lambda": {"use_docker": True}}
-
-
-def endpoint_from_environment() -> tuple[str, int]:
-    """Host and port of ``EMULATOR_ENDPOINT`` (default ``http://127.0.0.1:4566``)."""
-    parts = urlsplit(os.environ.get("EMULATOR_ENDPOINT", DEFAULT_ENDPOINT))
-    return parts.hostname or "127.0.0.1", parts.port or 4566
 
 
 class Emulator:
@@ -55,7 +47,8 @@ class Emulator:
 
     _running: Emulator | None = None  # the one emulator of this process (moto's state is process-wide)
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 4566, *, verbose: bool = False) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = urlsplit(DEFAULT_ENDPOINT).port or 4566, *,
+                 verbose: bool = False) -> None:
         self.host, self.port, self.verbose = host, port, verbose
         self._server: ThreadedMotoServer | None = None
         self._undo: list[Callable[[], None]] = []
@@ -90,9 +83,8 @@ class Emulator:
             config[section] = {**config.get(section, {}), **values}
         self._undo.append(lambda: config.update(saved))
         moto_api_backend.reset()
-        server = ThreadedMotoServer(ip_address=self.host, port=self.port, verbose=False)
-        server.start()
-        self._server = server
+        self._server = _listening_server(self.host, self.port)
+        server = self._server
         self.port = server.get_host_and_port()[1]
         previous_port = os.environ.get("MOTO_PORT")
         os.environ["MOTO_PORT"] = str(self.port)
@@ -122,23 +114,33 @@ class Emulator:
         self.stop()
 
 
+def _listening_server(host: str, port: int) -> ThreadedMotoServer:
+    """A started moto server; :class:`EmulatorError` when it cannot listen. (moto's own
+    ``start()`` waits forever when its server thread fails to bind.)"""
+    server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
+    failures: list[BaseException] = []
+    entry = server._server_entry
+
+    def guarded_entry() -> None:
+        try:
+            entry()
+        except BaseException as err:  # reported to the starting thread below
+            failures.append(err)
+            server._server_ready_event.set()
+
+    server._server_entry = guarded_entry  # type: ignore[method-assign]
+    server.start()
+    if failures:
+        raise EmulatorError(f"the emulator cannot listen on {host}:{port} ({failures[0]}): stop the program "
+                            "using that port or set EMULATOR_ENDPOINT to another port, e.g. http://127.0.0.1:4567")
+    return server
+
+
 def _restore_env(name: str, value: str | None) -> None:
     if value is None:
         os.environ.pop(name, None)
     else:
         os.environ[name] = value
-
-
-def stop_event_on_signals() -> threading.Event:
-    """An event set by Ctrl-C or SIGTERM, so foreground commands shut down cleanly."""
-    stopped = threading.Event()
-
-    def on_signal(signum: int, frame: types.FrameType | None) -> None:
-        stopped.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    return stopped
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -38,6 +38,8 @@ from typing import Any
 
 from moto.awslambda.models import LambdaBackend, LambdaFunction
 
+from handlers.shared.constants import EMULATOR_ACCESS_KEY_ID, EMULATOR_SECRET_ACCESS_KEY
+
 LOG = logging.getLogger(__name__)
 CODE_ROOT = Path(__file__).resolve().parents[1]  # the repository: handler packages are imported from here
 # Variables of the developer's shell that must not leak into a function (on AWS they do not exist).
@@ -173,7 +175,8 @@ class LocalLambdaRuntime:
     def environment(self, config: FunctionConfig) -> dict[str, str | None]:
         """The function's variables plus what the Lambda runtime sets (None: unset)."""
         runtime = {
-            "AWS_ENDPOINT_URL": self.endpoint, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
+            "AWS_ENDPOINT_URL": self.endpoint, "AWS_ACCESS_KEY_ID": EMULATOR_ACCESS_KEY_ID,
+            "AWS_SECRET_ACCESS_KEY": EMULATOR_SECRET_ACCESS_KEY,
             "AWS_REGION": config.region, "AWS_DEFAULT_REGION": config.region, "_HANDLER": config.handler,
             "AWS_LAMBDA_FUNCTION_NAME": config.name, "AWS_LAMBDA_FUNCTION_VERSION": config.version,
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(config.memory_mb),

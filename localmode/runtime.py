@@ -28,11 +28,19 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from localmode.api_server import FORBIDDEN, ApiServer, Gateway, lambda_invoker, repository_routes
+from handlers.shared.constants import (
+    DEFAULT_LOCAL_API_PORT,
+    DEFAULT_PROJECT,
+    DEFAULT_REGION,
+    EMULATOR_ACCESS_KEY_ID,
+    EMULATOR_SECRET_ACCESS_KEY,
+    LIVE_ALIAS,
+)
+from localmode.api_server import FORBIDDEN, ApiServer, Gateway, Preflight, lambda_invoker, repository_routes
 from localmode.emulator import DEFAULT_ENDPOINT
 
 LOG = logging.getLogger(__name__)
-ALIAS = "live"
+ALIAS = LIVE_ALIAS
 API_TIMEOUT_SECONDS = 29  # API Gateway's integration timeout
 
 
@@ -62,7 +70,8 @@ class LocalApi:
 def _client(service: str, endpoint: str, region: str, read_timeout: float = 10) -> Any:
     session: Any = boto3.session.Session()  # a fresh session: boto3's default one is not thread-safe
     return session.client(
-        service, endpoint_url=endpoint, region_name=region, aws_access_key_id="test", aws_secret_access_key="test",
+        service, endpoint_url=endpoint, region_name=region, aws_access_key_id=EMULATOR_ACCESS_KEY_ID,
+        aws_secret_access_key=EMULATOR_SECRET_ACCESS_KEY,
         config=Config(connect_timeout=2, read_timeout=read_timeout, retries={"total_max_attempts": 1}))
 
 
@@ -113,13 +122,54 @@ def _deployed_forbidden(client: Any, name: str) -> Callable[[], tuple[int, str]]
     return answer
 
 
-def start(endpoint: str | None = None, *, api_port: int = 8080, api_key: str | None = None,
+def _static_value(mapping: str) -> str | None:
+    """The value of a static response-parameter mapping (``'*'`` -> ``*``); None for other sources."""
+    return mapping[1:-1] if len(mapping) >= 2 and mapping[0] == mapping[-1] == "'" else None
+
+
+def read_preflights(client: Any, api_id: str) -> dict[str, Preflight]:
+    """The REST API's CORS preflight answers per resource path: every OPTIONS method with a mock
+    integration, answered with its integration response's status and static header mappings."""
+    found: dict[str, Preflight] = {}
+    for resource in client.get_resources(restApiId=api_id, limit=500)["items"]:
+        if "OPTIONS" not in (resource.get("resourceMethods") or {}):
+            continue
+        try:
+            integration = client.get_integration(restApiId=api_id, resourceId=resource["id"], httpMethod="OPTIONS")
+        except ClientError:
+            continue
+        if integration.get("type") != "MOCK":
+            continue
+        for status, response in sorted((integration.get("integrationResponses") or {}).items()):
+            headers = [(name.removeprefix("method.response.header."), value)
+                       for name, mapping in sorted((response.get("responseParameters") or {}).items())
+                       if name.startswith("method.response.header.") and (value := _static_value(mapping)) is not None]
+            found[resource["path"]] = (int(status), headers)
+            break
+    return found
+
+
+def _deployed_preflights(client: Any, name: str) -> Callable[[str], Preflight | None]:
+    """Preflight answers of the REST API, looked up until found (Terraform may still be creating them)."""
+    found: dict[str, Preflight] = {}
+
+    def answer(template: str) -> Preflight | None:
+        if not found:
+            api_id = _rest_api_id(client, name)
+            if api_id is not None:
+                found.update(read_preflights(client, api_id))
+        return found.get(template)
+
+    return answer
+
+
+def start(endpoint: str | None = None, *, api_port: int = DEFAULT_LOCAL_API_PORT, api_key: str | None = None,
           host: str = "127.0.0.1", project: str | None = None, workspace: str = "local",
           region: str | None = None, verbose: bool = False) -> LocalApi:
     """Serve the deployed api function on ``http://host:api_port`` (0: any free port)."""
     endpoint = endpoint or os.environ.get("EMULATOR_ENDPOINT", DEFAULT_ENDPOINT)
-    region = region or os.environ.get("DEPLOY_REGION", "us-west-2")
-    prefix = f"{project or os.environ.get('PROJECT_NAME', 'serverless-app')}-{workspace}"
+    region = region or os.environ.get("DEPLOY_REGION") or DEFAULT_REGION
+    prefix = f"{project or os.environ.get('PROJECT_NAME') or DEFAULT_PROJECT}-{workspace}"
     function_name, qualifier = _api_function(_client("lambda", endpoint, region), f"{prefix}-api")
     apigateway = _client("apigateway", endpoint, region)
     api_key_id = None
@@ -129,6 +179,7 @@ def start(endpoint: str | None = None, *, api_port: int = 8080, api_key: str | N
         invoke=lambda_invoker(_client("lambda", endpoint, region, API_TIMEOUT_SECONDS + 5), function_name, qualifier),
         routes=repository_routes(), api_key=api_key,
         api_key_id=api_key_id, stage=workspace, forbidden=_deployed_forbidden(apigateway, f"{prefix}-api"),
+        preflight=_deployed_preflights(apigateway, f"{prefix}-api"),
         api_id=_rest_api_id(apigateway, f"{prefix}-api") or "local")
     server = ApiServer(gateway, host, api_port, verbose=verbose).start()
     return LocalApi(server.url, api_key, function_name, server)

@@ -1,5 +1,6 @@
-"""Deploy the `local` workspace once per session: an in-process emulator on a free port,
-`cdktf deploy` with real Terraform, then the API served on a free localhost port."""
+"""Deploy the `local` workspace once per session as `make up` does: an in-process emulator on a
+free port, one synth of `local` (+ `bootstrap`), Terraform applied directly on those stacks
+(`localmode.deploy`), then the API served on a free localhost port."""
 
 from __future__ import annotations
 
@@ -41,7 +42,8 @@ class LocalBackend:
 @pytest.fixture(scope="session")
 def local_backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalBackend]:
     emulator = Emulator(port=0).start()
-    deployer = LocalDeployer(emulator.endpoint, outdir=tmp_path_factory.mktemp("cdktf-out"))
+    deployer = LocalDeployer(emulator.endpoint, outdir=tmp_path_factory.mktemp("cdktf-out"),
+                             log=lambda line: print(line, flush=True))
     api = None
     try:
         deployer.deploy()

@@ -1,5 +1,5 @@
-"""Last e2e step: `cdktf destroy` removes every local-* stack from the emulator (the state
-bucket goes with the emulator itself)."""
+"""Last e2e step: `terraform destroy` of every local-* stack (what `make destroy-local` runs)
+removes them from the emulator (the state bucket goes with the emulator itself)."""
 
 from __future__ import annotations
 

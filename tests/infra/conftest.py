@@ -1,14 +1,20 @@
 """One synth of every workspace per test session (importing the provider bindings
-costs seconds, so it is paid once)."""
+costs seconds, so it is paid once), and the real tools run on it (`terraform validate`
+of every stack, checkov) started together in the background on first use, sharing one
+provider plugin cache, so their minutes overlap instead of adding up."""
 
 from __future__ import annotations
 
+import os
+import shutil
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
-from devtools.terraform import Terraform
+from devtools.checkov import CheckovReport, run_checkov
+from devtools.terraform import Terraform, TerraformResult
 from modules.config import load_settings
 from tests.infra.synthesized import Synthesized
 
@@ -43,3 +49,59 @@ def terraform() -> Iterator[Terraform]:
     runner = Terraform()
     yield runner
     runner.close()
+
+
+class ToolRuns:
+    """`terraform validate` per stack directory and checkov per scanned directory, each
+    submitted once to a shared pool; tests wait for the result they assert on."""
+
+    def __init__(self, terraform: Terraform, workers: int) -> None:
+        self.terraform = terraform
+        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tools")
+        self._validations: dict[Path, Future[TerraformResult]] = {}
+        self._scans: dict[Path, Future[CheckovReport]] = {}
+
+    def start_validate(self, stack_dir: Path) -> Future[TerraformResult]:
+        if stack_dir not in self._validations:
+            self._validations[stack_dir] = self.pool.submit(self.terraform.validate, stack_dir)
+        return self._validations[stack_dir]
+
+    def start_checkov(self, stacks_dir: Path) -> Future[CheckovReport]:
+        if stacks_dir not in self._scans:
+            self._scans[stacks_dir] = self.pool.submit(run_checkov, stacks_dir)
+        return self._scans[stacks_dir]
+
+    def close(self) -> None:
+        self.pool.shutdown(cancel_futures=True)
+        self.terraform.close()
+
+
+# The stacks whose synthesized JSON depends on the API kind: the HTTP synth is validated and
+# scanned for these only (the others are byte-identical to the REST synth, see test_tools_http).
+HTTP_KIND_DEPENDENT_LAYERS = ("app", "observability")
+
+
+def http_only_stacks(synthesized: Synthesized) -> list[str]:
+    return [name for name in synthesized.stack_names() if name.split("-", 1)[-1] in HTTP_KIND_DEPENDENT_LAYERS
+            and name != "bootstrap"]
+
+
+@pytest.fixture(scope="session")
+def tool_runs(synth: Synthesized, synth_http: Synthesized,
+              tmp_path_factory: pytest.TempPathFactory) -> Iterator[ToolRuns]:
+    """Every validate and checkov scan of the session, started now, run 2-3 at a time.
+    checkov goes first: it is the longest single run."""
+    runs = ToolRuns(Terraform(), workers=max(2, min(3, os.cpu_count() or 2)))
+    scanned_http = tmp_path_factory.mktemp("checkov-http") / "stacks"
+    for stack in http_only_stacks(synth_http):
+        (scanned_http / stack).mkdir(parents=True)
+        shutil.copyfile(synth_http.stacks_dir / stack / "cdk.tf.json", scanned_http / stack / "cdk.tf.json")
+    runs.start_checkov(synth.stacks_dir)
+    runs.start_checkov(scanned_http)
+    for name in synth.stack_names():
+        runs.start_validate(synth.stacks_dir / name)
+    for name in http_only_stacks(synth_http):
+        runs.start_validate(synth_http.stacks_dir / name)
+    runs.http_scan_dir = scanned_http  # type: ignore[attr-defined]
+    yield runs
+    runs.close()

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 
-from devtools.checkov import run_checkov
 from modules.config import ENVIRONMENT_VARIABLES
 from tests.infra.conftest import SESSION_ENVIRONMENT
 from tests.infra.test_stacks import expected_stacks
@@ -48,14 +47,14 @@ def session_environment(**environ: str) -> dict[str, str]:
 
 @pytest.mark.terraform
 @pytest.mark.parametrize("stack", expected_stacks())
-def test_terraform_validate(synth, terraform, stack):
-    result = terraform.validate(synth.stacks_dir / stack)
+def test_terraform_validate(synth, tool_runs, stack):
+    result = tool_runs.start_validate(synth.stacks_dir / stack).result()
     assert "Success! The configuration is valid." in result.stdout
 
 
 @pytest.mark.slow
-def test_checkov_zero_failed_checks(synth):
-    report = run_checkov(synth.stacks_dir)
+def test_checkov_zero_failed_checks(synth, tool_runs):
+    report = tool_runs.start_checkov(synth.stacks_dir).result()
     assert report.parsing_errors == 0
     assert report.failed == []
     assert report.passed > 300  # every stack was really scanned

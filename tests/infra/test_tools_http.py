@@ -4,12 +4,8 @@ every stack that differs gets its own terraform validate and checkov scan."""
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
 import pytest
 
-from devtools.checkov import run_checkov
 from modules.config import WORKSPACES
 from tests.infra.test_stacks import expected_stacks
 
@@ -45,19 +41,19 @@ def test_kind_dependent_stacks_differ(synth, synth_http, stack):
 
 @pytest.mark.terraform
 @pytest.mark.parametrize("stack", HTTP_ONLY_STACKS)
-def test_terraform_validate_http_kind(synth_http, terraform, stack):
-    result = terraform.validate(synth_http.stacks_dir / stack)
+def test_terraform_validate_http_kind(synth_http, tool_runs, stack):
+    result = tool_runs.start_validate(synth_http.stacks_dir / stack).result()
     assert "Success! The configuration is valid." in result.stdout
 
 
 @pytest.mark.slow
-def test_checkov_zero_failed_checks_http_kind(synth_http, tmp_path):
+def test_checkov_zero_failed_checks_http_kind(synth_http, tool_runs):
     # Scan exactly the stacks that differ from the REST kind, with the checked-in config.
-    scanned = Path(tmp_path, "stacks")
-    for stack in HTTP_ONLY_STACKS:
-        (scanned / stack).mkdir(parents=True)
-        shutil.copyfile(synth_http.stacks_dir / stack / "cdk.tf.json", scanned / stack / "cdk.tf.json")
-    report = run_checkov(scanned)
+    scanned = tool_runs.http_scan_dir
+    assert sorted(p.name for p in scanned.iterdir()) == sorted(HTTP_ONLY_STACKS)
+    assert all((scanned / stack / "cdk.tf.json").read_bytes()
+               == (synth_http.stacks_dir / stack / "cdk.tf.json").read_bytes() for stack in HTTP_ONLY_STACKS)
+    report = tool_runs.start_checkov(scanned).result()
     assert report.parsing_errors == 0
     assert report.failed == []
     assert report.passed > 100  # every scanned stack was really scanned
