@@ -53,6 +53,7 @@ plan: install  ## plan review of WORKSPACE=<ws>[,<ws>...] (local: against the ru
 lint: install
 	$(PY) -m ruff check .
 	$(PY) -m mypy modules handlers devtools localmode main.py
+	scripts/lint-workflows
 
 test: install lint  ## every test suite (unit, handlers, localmode, infra, e2e)
 	$(PY) -m pytest -p no:cacheprovider

@@ -1,6 +1,7 @@
 """Apply the reviewed plans of one workspace (`deploy.yml`), or refuse.
 
 `python -m devtools.plan_review.apply <ws> --review-dir <reviewed artefact> --synth-dir <synth>`
+(`--print-hash`: only the hash of the synthesized stacks, to find the reviewed artefact)
 
 Refuses (exit 1, nothing applied) when the synthesized stacks differ from the reviewed
 ones (`synth_hash` in `<ws>.json`), or when the review was blocked or incomplete. Then,
@@ -73,10 +74,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m devtools.plan_review.apply", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("workspace")
-    parser.add_argument("--review-dir", type=Path, required=True)
+    parser.add_argument("--review-dir", type=Path)
     parser.add_argument("--synth-dir", type=Path, required=True)
+    parser.add_argument("--print-hash", action="store_true", help="only print the hash of the synthesized stacks")
     args = parser.parse_args(argv)
     try:
+        if args.print_hash:
+            print(synth_hash(load_stacks(args.synth_dir, [args.workspace])))
+            return 0
+        if args.review_dir is None:
+            parser.error("--review-dir is required to apply")
         apply_reviewed(args.workspace, args.review_dir, args.synth_dir)
     except Exception as err:  # every failure is reported the same way: what failed, then exit 1
         print(f"error: {err}", file=sys.stderr)
