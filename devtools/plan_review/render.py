@@ -55,7 +55,7 @@ def _head(review: WorkspaceReview) -> str:
             forced = f", forced by {', '.join(f'`{p}`' for p in change.replace_paths)}" if change.replace_paths else ""
             gate = "allowed" if change.allowed else "**blocked**"
             lines.append(f"> - {gate}: **{change.kind}** `{change.address}` in `{stack_name}`"
-                         f" ({_construct(change.construct_path)}; {STATEFUL_TYPES[change.type]}){forced}")
+                         f" ({_construct(change.construct_path, change.kind)}; {STATEFUL_TYPES[change.type]}){forced}")
         lines += ["> ", "> Allow one with `ALLOW_STATEFUL_CHANGES=<address>[,...]` (or the pull request label).", ""]
     lines += ["| Stack | Add | Change | Replace | Destroy | Unchanged | Status |",
               "|---|---:|---:|---:|---:|---:|---|"]
@@ -73,8 +73,11 @@ def _status(stack: StackReview) -> str:
     return "changes" if stack.has_changes else "no changes"
 
 
-def _construct(path: str | None) -> str:
-    return f"`{path}`" if path else "no construct path"
+def _construct(path: str | None, kind: str = "") -> str:
+    if path:
+        return f"`{path}`"
+    # A destroyed resource that is not in `cdk.tf.json` any more: its code was removed.
+    return "removed from the code" if kind == "destroy" else "no construct path"
 
 
 def _value(text: str, width: int) -> str:
@@ -88,7 +91,7 @@ def _attribute(change: AttributeChange, width: int) -> str:
 
 
 def _resource(change: ResourceChange, level: Detail) -> list[str]:
-    lines = [f"- **{change.kind}** `{change.address}` — {_construct(change.construct_path)}"]
+    lines = [f"- **{change.kind}** `{change.address}` — {_construct(change.construct_path, change.kind)}"]
     if level.attributes:
         lines += [_attribute(a, level.value_width) for a in change.attributes]
     return lines

@@ -84,10 +84,10 @@ def _ready_for_dependents(_stack: Stack, review: StackReview) -> bool:
 def _waiting(stack: Stack, upstream: StackReview | None) -> StackReview:
     if upstream is None or upstream.status == "error":
         reason = "not planned: its upstream stack failed"
-    elif not upstream.deployed:
-        reason = f"waits on `{upstream.stack}`: not deployed yet; planned once it is applied"
     elif upstream.status == "waits":
         reason = f"waits on `{upstream.stack}`, which waits on `{upstream.waits_on}`"
+    elif not upstream.deployed:
+        reason = f"waits on `{upstream.stack}`: not deployed yet; planned once it is applied"
     else:
         reason = f"waits on `{upstream.stack}`: its outputs change; planned once it is applied"
     return StackReview(stack=stack.name, status="waits", waits_on=upstream.stack if upstream else None,
