@@ -8,11 +8,13 @@ redacted), drift found by refresh, and the names of outputs that change.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from typing import Any
 
 from devtools.plan_review.attributes import attribute_changes, format_path
-from devtools.plan_review.model import KINDS, Drift, ResourceChange, StackReview
+from devtools.plan_review.model import KINDS, AttributeChange, Drift, ResourceChange, StackReview
+from devtools.plan_review.secrets import redact, sensitive_values
 from devtools.plan_review.stateful import is_allowed, is_stateful
 
 _KIND_OF_ACTIONS = {
@@ -50,6 +52,7 @@ def summarize(stack: str, plan: dict[str, Any], stack_json: dict[str, Any],
     """The review of one planned stack; `allowed` lists the stateful addresses allowed."""
     paths = construct_paths(stack_json)
     allowed = frozenset(allowed)
+    secrets = sensitive_values(plan)
     counts = dict.fromkeys((*KINDS, "unchanged"), 0)
     changes: list[ResourceChange] = []
     for entry in plan.get("resource_changes", []):
@@ -58,14 +61,20 @@ def summarize(stack: str, plan: dict[str, Any], stack_json: dict[str, Any],
         kind = kind_of(entry["change"]["actions"])
         counts[kind] += 1
         if kind != "unchanged":
-            changes.append(_resource_change(stack, entry, kind, paths, allowed))
+            change = _resource_change(stack, entry, kind, paths, allowed)
+            changes.append(dataclasses.replace(change, attributes=_redacted(change.attributes, secrets)))
     return StackReview(
         stack=stack, status="planned", counts=counts, changes=tuple(changes),
-        drift=_drifts(plan, paths),
+        drift=tuple(dataclasses.replace(d, attributes=_redacted(d.attributes, secrets)) for d in _drifts(plan, paths)),
         changed_outputs=tuple(sorted(name for name, change in plan.get("output_changes", {}).items()
                                      if tuple(change.get("actions", ())) != ("no-op",))),
         deployed=bool(_prior_resources(plan)),
     )
+
+
+def _redacted(attributes: tuple[AttributeChange, ...], secrets: frozenset[str]) -> tuple[AttributeChange, ...]:
+    return tuple(dataclasses.replace(a, before=redact(a.before, secrets), after=redact(a.after, secrets))
+                 for a in attributes)
 
 
 def _resource_change(stack: str, entry: dict[str, Any], kind: str, paths: dict[tuple[str, str], str],

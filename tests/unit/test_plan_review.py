@@ -333,3 +333,21 @@ def test_recorded_removal_of_a_table_is_a_blocked_destroy():
     assert (table.kind, table.type, table.construct_path) == ("destroy", "aws_dynamodb_table", None)
     assert workspace(review).exit_code == 3
     assert "removed from the code" in render(workspace(review)).split("| Stack |")[0]
+
+
+def test_recorded_new_api_key_value_and_a_new_queue():
+    review = recorded("create-sensitive", "local-app")
+    kinds = {c.address: c.kind for c in review.changes}
+    assert kinds["aws_sqs_queue.plan_review_extra"] == "add"
+    key = next(c for c in review.changes if c.type == "aws_api_gateway_api_key")
+    value = next(a for a in key.attributes if a.path == "value")
+    assert (key.kind, value.before, value.after, value.forces_replacement) == (
+        "replace", "(sensitive)", "(sensitive)", True)
+    # The provider does not mark the usage plan key's copy of the key sensitive: still hidden.
+    usage = next(c for c in review.changes if c.type == "aws_api_gateway_usage_plan_key")
+    assert next(a for a in usage.attributes if a.path == "value").before == "(sensitive)"
+    plan = load("create-sensitive.local-app.json.gz")
+    text = serialized(workspace(review))
+    assert prior_api_key(plan) not in text
+    assert "plan-review-recorded-sensitive-value-0001" in json.dumps(plan)
+    assert "plan-review-recorded-sensitive-value-0001" not in text
