@@ -118,7 +118,8 @@ def _notes(review: WorkspaceReview, level: Detail) -> str:
     for stack in review.stacks:
         drift = stack.drift if level.max_resources is None else stack.drift[: level.max_resources]
         for item in drift:
-            attrs = ", ".join(f"`{a.path}`" for a in item.attributes) if level.attributes else ""
+            attrs = ", ".join(f"`{a.path}` {_value(a.before, level.value_width)} → {_value(a.after, level.value_width)}"
+                              for a in item.attributes) if level.attributes else ""
             notes.append(f"- Drift in `{stack.stack}`: `{item.address}` ({_construct(item.construct_path)}) "
                          f"{item.kind} outside Terraform" + (f": {attrs}" if attrs else ""))
         if len(drift) < len(stack.drift):

@@ -91,12 +91,16 @@ def _resource_change(stack: str, entry: dict[str, Any], kind: str, paths: dict[t
 
 
 def _drifts(plan: dict[str, Any], paths: dict[tuple[str, str], str]) -> tuple[Drift, ...]:
-    """Drift as Terraform itself reports it: deletions, and changed attributes that are
-    relevant to this plan (`relevant_attributes`); the rest of `resource_drift` is the
-    provider normalizing values on refresh, which changes nothing."""
+    """Drift that matters: deletions, changed attributes relevant to this plan (as Terraform
+    reports them, `relevant_attributes`), and changed attributes this plan sets back (a
+    setting changed by hand); the rest of `resource_drift` is the provider normalizing
+    values on refresh, which changes nothing."""
     relevant: dict[str, list[str]] = {}
     for item in plan.get("relevant_attributes", []):
         relevant.setdefault(item["resource"], []).append(format_path(item.get("attribute", [])))
+    for entry in plan.get("resource_changes", []):
+        if entry.get("mode") == "managed" and kind_of(entry["change"]["actions"]) in ("change", "replace"):
+            relevant.setdefault(entry["address"], []).extend(a.path for a in attribute_changes(entry["change"]))
     found = []
     for entry in plan.get("resource_drift", []):
         if entry.get("mode") != "managed":

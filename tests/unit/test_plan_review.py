@@ -138,7 +138,7 @@ def test_drift_is_reported_as_terraform_reports_it():
     assert drift["aws_sns_topic.gone"].kind == "deleted"
     notes = render(workspace(trimmed())).split("### Notes")[1]
     expected = "`aws_lambda_function.fn_digest` (`local-app/app/digest/function`) changed outside Terraform"
-    assert f"{expected}: `memory_size`" in notes
+    assert f"{expected}: `memory_size` `256` → `384`" in notes
 
 
 def test_changed_outputs_are_named_without_their_values():
@@ -351,3 +351,15 @@ def test_recorded_new_api_key_value_and_a_new_queue():
     assert prior_api_key(plan) not in text
     assert "plan-review-recorded-sensitive-value-0001" in json.dumps(plan)
     assert "plan-review-recorded-sensitive-value-0001" not in text
+
+
+def test_recorded_drift_a_memory_size_changed_by_hand_that_the_plan_sets_back():
+    review = recorded("drift", "local-app")
+    (drift,) = review.drift  # of the 81 drift entries refresh found, the rest is normalization
+    assert (drift.kind, drift.construct_path) == ("changed", "local-app/app/digest/function")
+    assert [(a.path, a.before, a.after) for a in drift.attributes] == [("memory_size", "512", "640")]
+    function = next(c for c in review.changes if c.type == "aws_lambda_function")
+    memory = next(a for a in function.attributes if a.path == "memory_size")
+    assert (memory.before, memory.after) == ("640", "512")
+    assert len(load("drift.local-app.json.gz")["resource_drift"]) == 81
+    assert "changed outside Terraform: `memory_size` `512` → `640`" in render(workspace(review))
