@@ -8,6 +8,7 @@ reported as waiting on that upstream instead of being planned against it.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import time
@@ -74,7 +75,7 @@ class StackPlanner:
         seconds = time.monotonic() - started
         counts = ", ".join(f"{n} {k}" for k, n in review.counts.items())
         self.log(f"[{stack.name}] planned in {seconds:.0f} s ({', '.join(steps)}): {counts}")
-        return StackReview(**{**review.__dict__, "plan_file": plan_file.name, "seconds": round(seconds, 1)})
+        return dataclasses.replace(review, plan_file=plan_file.name, seconds=round(seconds, 1))
 
 
 def _ready_for_dependents(_stack: Stack, review: StackReview) -> bool:
