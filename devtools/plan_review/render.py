@@ -67,7 +67,8 @@ def _head(review: WorkspaceReview) -> str:
 
 def _status(stack: StackReview) -> str:
     if stack.status == "waits":
-        return f"waits on `{stack.waits_on}`"
+        failed = str(stack.reason).startswith("not planned")
+        return f"not planned: `{stack.waits_on}` failed" if failed else f"waits on `{stack.waits_on}`"
     if stack.status == "error":
         return "**error** (see notes)"
     return "changes" if stack.has_changes else "no changes"

@@ -38,12 +38,22 @@ def synth_hash(stacks: Iterable[Stack]) -> str:
     return digest.hexdigest()
 
 
+_HINTS = (
+    (("NoSuchBucket", "bucket does not exist"), "the state bucket does not exist: deploy `bootstrap` first "
+                                                "(local: `make up`)"),
+    (("request send failed", "connection refused"), "the backend's endpoint does not answer (local: is `make up` "
+                                                    "running, at EMULATOR_ENDPOINT?)"),
+    (("No valid credential sources", "ExpiredToken", "InvalidClientTokenId"),
+     "no valid AWS credentials for this workspace"),
+)
+
+
 def _hint(output: str) -> str:
-    if "NoSuchBucket" in output or "S3 bucket does not exist" in output or "bucket does not exist" in output:
-        return "the state bucket does not exist: deploy `bootstrap` first (local: `make up`)"
-    if "No valid credential sources" in output or "ExpiredToken" in output or "InvalidClientTokenId" in output:
-        return "no valid AWS credentials for this workspace"
-    return "see the Terraform output above"
+    lowered = output.lower()
+    for needles, hint in _HINTS:
+        if any(needle.lower() in lowered for needle in needles):
+            return hint
+    return "Terraform's output follows"
 
 
 class StackPlanner:
@@ -82,24 +92,23 @@ def _ready_for_dependents(_stack: Stack, review: StackReview) -> bool:
     return review.deployed and not review.changed_outputs
 
 
-def _waiting(stack: Stack, upstream: StackReview | None) -> StackReview:
-    if upstream is None or upstream.status == "error":
-        reason = "not planned: its upstream stack failed"
-    elif upstream.status == "waits":
-        reason = f"waits on `{upstream.stack}`, which waits on `{upstream.waits_on}`"
-    elif not upstream.deployed:
-        reason = f"waits on `{upstream.stack}`: not deployed yet; planned once it is applied"
+def _waiting(stack: Stack, root: StackReview) -> StackReview:
+    """The review of a stack not planned because of `root`, the upstream stack that failed,
+    is not deployed, or changes its outputs (the first one in dependency order)."""
+    if root.status == "error":
+        reason = f"not planned: `{root.stack}` failed"
+    elif not root.deployed:
+        reason = f"waits on `{root.stack}`: not deployed yet; planned once it is applied"
     else:
-        reason = f"waits on `{upstream.stack}`: its outputs change; planned once it is applied"
-    return StackReview(stack=stack.name, status="waits", waits_on=upstream.stack if upstream else None,
-                       reason=reason, deployed=False)
+        reason = f"waits on `{root.stack}`: its outputs change; planned once it is applied"
+    return StackReview(stack=stack.name, status="waits", waits_on=root.stack, reason=reason, deployed=False)
 
 
 def plan_stacks(stacks: list[Stack], planner: StackPlanner, max_parallel: int) -> list[StackReview]:
     """Reviews of `stacks` in their order: planned, waiting on an upstream, or failed."""
     outcomes = run_in_order(stacks, planner, max_parallel=max_parallel, proceed=_ready_for_dependents)
     reviews: dict[str, StackReview] = {}
-    for stack in stacks:  # dependency order: an upstream's review exists before its dependents'
+    for stack in stacks:  # dependency order: the stack that stops another is reviewed first
         outcome = outcomes[stack.name]
         if outcome.result is not None:
             reviews[stack.name] = outcome.result
@@ -108,8 +117,6 @@ def plan_stacks(stacks: list[Stack], planner: StackPlanner, max_parallel: int) -
             reviews[stack.name] = StackReview(stack=stack.name, status="error",
                                               reason=str(outcome.error).splitlines()[0])
         else:
-            direct = next((d for d in stack.dependencies if d in reviews and
-                           (reviews[d].status != "planned" or not _ready_for_dependents(stack, reviews[d]))), None)
-            reviews[stack.name] = _waiting(stack, reviews.get(direct) if direct else None)
+            reviews[stack.name] = _waiting(stack, reviews[str(outcome.waits_on)])
             planner.log(f"[{stack.name}] {reviews[stack.name].reason}")
     return [reviews[s.name] for s in stacks]

@@ -249,8 +249,9 @@ def test_a_stack_whose_upstream_is_not_deployed_waits_on_it(tmp_path):
     assert reviews["local-security"].status == reviews["local-data"].status == "planned"
     assert (reviews["local-app"].status, reviews["local-app"].waits_on) == ("waits", "local-data")
     assert "not deployed yet" in str(reviews["local-app"].reason)
-    assert (reviews["local-observability"].status, reviews["local-observability"].waits_on) == ("waits", "local-app")
-    assert reviews["local-observability"].reason == "waits on `local-app`, which waits on `local-data`"
+    # It waits on what stops its upstream too: local-data, not local-app.
+    assert (reviews["local-observability"].status, reviews["local-observability"].waits_on) == ("waits", "local-data")
+    assert reviews["local-observability"].reason == reviews["local-app"].reason
     markdown = render(WorkspaceReview("local", tuple(reviews.values()), "0" * 64))
     assert "| `local-app` | – | – | – | – | – | waits on `local-data` |" in markdown
 
@@ -267,6 +268,9 @@ def test_a_failed_stack_is_an_error_and_its_dependents_wait(tmp_path):
     reviews = plan_stacks(stacks, Planner(), max_parallel=2)  # type: ignore[arg-type]
     assert [r.status for r in reviews] == ["error", "waits"]
     assert "state bucket does not exist" in str(reviews[0].reason)
+    assert reviews[1].reason == "not planned: `local-security` failed"
+    assert "| `local-data` | – | – | – | – | – | not planned: `local-security` failed |" in render(
+        WorkspaceReview("local", tuple(reviews), "0" * 64))
     assert WorkspaceReview("local", tuple(reviews), "0" * 64).exit_code == 1
 
 
