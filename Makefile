@@ -12,7 +12,7 @@ PY := .venv/bin/python
 PIPENV := python3 -m pipenv
 RUNTIME_CATEGORIES := packages runtime dev-packages
 
-.PHONY: install up down destroy-local synth list test unit lint e2e bench bench-local clean
+.PHONY: install up down destroy-local synth list plan test unit lint e2e bench bench-local clean
 
 install: .venv/.synced tools/checkov/.venv/.synced node_modules/.synced
 
@@ -44,9 +44,18 @@ synth: install  ## synthesize every workspace (WORKSPACES=dev,prod narrows it); 
 list: install  ## the stacks, as the cdktf CLI sees them
 	npx cdktf list
 
+# Plan review: one synth, then init/plan/show per stack; the review goes to plan-review/<ws>.md
+# and .json, the saved plans to plan-review/<ws>/. The tool exits 0 no changes, 2 changes,
+# 3 blocked (stateful destroy/replace not in ALLOW_STATEFUL_CHANGES), 1 error; make itself
+# reports any non-zero code as "Error <code>" (CI runs the module directly for the code).
+plan: install  ## plan review of WORKSPACE=<ws>[,<ws>...] (local: against the running `make up`)
+	@test -n "$(WORKSPACE)" || { echo "usage: make plan WORKSPACE=<ws>[,<ws>...] (e.g. local, dev,staging)" >&2; exit 1; }
+	$(PY) -m devtools.plan_review "$(WORKSPACE)"
+
 lint: install
 	$(PY) -m ruff check .
 	$(PY) -m mypy modules handlers devtools localmode main.py
+	scripts/lint-workflows
 
 test: install lint  ## every test suite (unit, handlers, localmode, infra, e2e)
 	$(PY) -m pytest -p no:cacheprovider

@@ -93,9 +93,12 @@ class TerraformResult:
 
 
 def cli_config(mirror: str, plugin_cache: str) -> str:
-    """CLI configuration installing the AWS provider from a filesystem mirror only."""
+    """CLI configuration installing the AWS provider from a filesystem mirror only. The
+    cache may serve stacks whose lock file does not yet hold the provider's checksums
+    (fresh synth output): the mirror is the only source either way."""
     return (
         f'plugin_cache_dir = "{plugin_cache}"\n'
+        "plugin_cache_may_break_dependency_lock_file = true\n"
         "provider_installation {\n"
         f'  filesystem_mirror {{\n    path = "{mirror}"\n  }}\n'
         "}\n"
@@ -181,14 +184,14 @@ class Terraform:
         return result
 
     def init(self, stack_dir: str | Path, backend: bool = True, *, reconfigure: bool = False,
-             cancelled: threading.Event | None = None) -> TerraformResult:
+             cancelled: threading.Event | None = None, check: bool = True) -> TerraformResult:
         args = ["init", "-input=false", "-no-color"]
         if not backend:
             args.append("-backend=false")
         if reconfigure:
             args.append("-reconfigure")
         with self._cache_filled():
-            return self.run(stack_dir, *args, cancelled=cancelled)
+            return self.run(stack_dir, *args, cancelled=cancelled, check=check)
 
     @contextmanager
     def _cache_filled(self) -> Iterator[None]:

@@ -1,0 +1,125 @@
+"""The plan review (`python -m devtools.plan_review`, what `make plan` runs) with real
+Terraform against the deployed `local` workspace: no changes right after deployment, then
+one changed copy of the synth output per case. Plans are never applied, so the deployment
+is left as it was for the e2e modules after this one (test_3 destroys it)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.e2e import plan_variants as pv
+
+pytestmark = pytest.mark.e2e
+
+DIGEST = "local-app/app/digest/"
+NEW_KEY_VALUE = "plan-review-e2e-new-key-value-000000000001"
+REVIEWS: list[tuple[str, dict]] = []  # every review of this module, for the API key check
+
+
+@pytest.fixture(scope="module")
+def plugin_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("plugin-cache")
+
+
+@pytest.fixture
+def run_review(local_backend, plugin_cache, tmp_path):
+    def run(synth_dir: Path, allow: str | None = None) -> tuple[int, str, dict]:
+        code, markdown, document = pv.review(synth_dir, tmp_path / f"review-{len(REVIEWS)}", plugin_cache, allow)
+        REVIEWS.append((markdown, document))
+        return code, markdown, document
+    return run
+
+
+def changes(document: dict) -> dict[str, dict]:
+    return {f"{stack['stack']} {change['address']}": change for stack in document["stacks"]
+            for change in stack["changes"]}
+
+
+def stack(document: dict, name: str) -> dict:
+    return next(s for s in document["stacks"] if s["stack"] == name)
+
+
+def test_right_after_deployment_the_review_says_no_changes(local_backend, run_review):
+    code, markdown, document = run_review(local_backend.deployer.outdir)
+    assert code == 0, markdown
+    assert [s["status"] for s in document["stacks"]] == ["planned"] * 4
+    assert not changes(document)
+    assert "Exit 0: no changes" in markdown and "[!CAUTION]" not in markdown
+
+
+def test_one_functions_memory_changes_exactly_that_function(local_backend, run_review, tmp_path):
+    synth = pv.synth_local(tmp_path / "memory", local_backend.emulator.endpoint,
+                           {"app": {"function_overrides": {"digest": {"memory_mb": 1024}}}})
+    code, markdown, document = run_review(synth)
+    assert code == 2, markdown
+    changed = changes(document)
+    # The function and its alias (which points at the version the change publishes).
+    assert all(key.startswith("local-app ") and c["construct_path"].startswith(DIGEST) for key, c in changed.items())
+    function = next(c for c in changed.values() if c["type"] == "aws_lambda_function")
+    assert function["construct_path"] == f"{DIGEST}function" and function["kind"] == "change"
+    memory = next(a for a in function["attributes"] if a["path"] == "memory_size")
+    assert (memory["before"], memory["after"]) == ("512", "1024")
+    assert [s["stack"] for s in document["stacks"] if s["changes"]] == ["local-app"]
+    assert f"`{DIGEST}function`" in markdown and "`memory_size`: `512` → `1024`" in markdown
+
+
+@pytest.fixture(scope="module")
+def replaced_table(local_backend, tmp_path_factory) -> Path:
+    # No setting changes the table's key: the synthesized JSON is edited instead.
+    synth = pv.copy_synth(local_backend.deployer.outdir, tmp_path_factory.mktemp("replace") / "out")
+    pv.edit_stack(synth, "local-data", pv.change_items_table_key)
+    return synth
+
+
+def test_replacing_the_items_table_is_blocked_and_the_banner_says_why(replaced_table, run_review):
+    code, markdown, document = run_review(replaced_table)
+    assert code == 3, markdown
+    banner = markdown.split("| Stack |")[0]
+    assert "[!CAUTION]" in banner
+    assert "**blocked**: **replace** `aws_dynamodb_table.data_table_" in banner
+    assert "(`local-data/data/table`; DynamoDB table" in banner and "forced by `range_key`" in banner
+    table = next(c for c in changes(document).values() if c["type"] == "aws_dynamodb_table")
+    assert (table["kind"], table["stateful"], table["allowed"]) == ("replace", True, False)
+    assert stack(document, "local-app")["waits_on"] == "local-data"  # the table's outputs change first
+
+
+def test_replacing_the_items_table_when_allowed_is_a_change(replaced_table, run_review):
+    with open(replaced_table / "stacks" / "local-data" / "cdk.tf.json") as handle:
+        address = f"aws_dynamodb_table.{pv.resource_name(json.load(handle), *pv.ITEMS_TABLE)}"
+    code, markdown, _document = run_review(replaced_table, allow=address)
+    assert code == 2, markdown
+    assert f"allowed: **replace** `{address}`" in markdown and "**blocked**" not in markdown
+
+
+def test_removing_a_stateful_resource_from_the_code_is_blocked(local_backend, run_review, tmp_path):
+    # As if the idempotency table's code were deleted (with what refers to it in its stack).
+    synth = pv.copy_synth(local_backend.deployer.outdir, tmp_path / "removed")
+    removed: list[str] = []
+    pv.edit_stack(synth, "local-data", lambda d: removed.append(pv.remove_resource(d, *pv.IDEMPOTENCY_TABLE)))
+    code, markdown, document = run_review(synth)
+    assert code == 3, markdown
+    assert changes(document)[f"local-data {removed[0]}"]["kind"] == "destroy"
+    assert f"**blocked**: **destroy** `{removed[0]}`" in markdown
+
+
+def test_the_api_key_never_appears_in_a_review(local_backend, run_review, tmp_path):
+    # A new key value: the sensitive attribute itself changes, before and after.
+    synth = pv.copy_synth(local_backend.deployer.outdir, tmp_path / "api-key")
+
+    def new_key(document: dict) -> None:
+        key = document["resource"]["aws_api_gateway_api_key"]
+        key[next(iter(key))]["value"] = NEW_KEY_VALUE
+
+    pv.edit_stack(synth, "local-app", new_key)
+    code, markdown, document = run_review(synth)
+    assert code == 2, markdown
+    key = next(c for c in changes(document).values() if c["type"] == "aws_api_gateway_api_key")
+    value = next(a for a in key["attributes"] if a["path"] == "value")
+    assert (value["before"], value["after"]) == ("(sensitive)", "(sensitive)")
+    assert local_backend.api.api_key
+    secrets = (local_backend.api.api_key, NEW_KEY_VALUE)
+    for text in [r[0] for r in REVIEWS] + [json.dumps(r[1]) for r in REVIEWS]:
+        assert not [s for s in secrets if s in text]
