@@ -221,9 +221,6 @@ class GatewaySettings(_Frozen):
     execution_logging_level: Literal["OFF", "ERROR", "INFO"] = "INFO"
     waf_enabled: bool = False
     waf_rate_limit_per_5_minutes: int = Field(default=2000, ge=100, le=2_000_000_000)
-    # API Gateway's CloudWatch role is one setting per account and region: exactly one
-    # workspace per account should manage it (README "API Gateway account settings").
-    manage_account_logging_role: bool = False
     domain_name: str | None = None
     certificate_arn: str | None = None
 
@@ -410,8 +407,7 @@ _DEFAULTS: dict[str, dict[str, Any]] = {
         "app": {"log_level": "INFO", "task_function": _task(2048, 90), "snapstart_functions": ("api",),
                 "api_function": {"memory_mb": 1024, "timeout_seconds": 29, "reserved_concurrency": 100}},
         "api": {"throttle_burst_limit": 5000, "throttle_rate_limit": 10000, "waf_enabled": True,
-                "execution_logging_level": "ERROR", "cache_cluster_enabled": True,
-                "manage_account_logging_role": True},
+                "execution_logging_level": "ERROR", "cache_cluster_enabled": True},
     },
 }
 
