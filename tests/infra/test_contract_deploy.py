@@ -135,7 +135,8 @@ def test_a_bootstrap_without_the_account_setting_is_reported(synth):
 def test_an_account_setting_written_before_the_role_has_its_policy_is_reported(synth):
     stacks = broken(synth)
     next(iter(stacks["bootstrap"]["resource"]["aws_api_gateway_account"].values())).pop("depends_on")
-    assert deploy_rules.logging_stages_without_account_role(stacks)[0].startswith("bootstrap: no aws_api_gateway_account")
+    problems = deploy_rules.logging_stages_without_account_role(stacks)
+    assert problems[0].startswith("bootstrap: no aws_api_gateway_account")
 
 
 # --- finding 10: state encryption -------------------------------------------------------------

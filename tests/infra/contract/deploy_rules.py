@@ -122,7 +122,7 @@ def _account_logging_role_names(bootstrap: dict[str, Any]) -> set[str]:
     API Gateway checks them when the setting is written)."""
     roles = {f"${{aws_iam_role.{rid}.arn}}": (rid, config) for rid, config in resources(bootstrap, "aws_iam_role")}
     policies = {f"aws_iam_role_policy.{pid}": config for pid, config in resources(bootstrap, "aws_iam_role_policy")
-                if PUSH_TO_CLOUDWATCH_LOGS <= _granted_actions(config.get("policy", "{}"))}
+                if _granted_actions(config.get("policy", "{}")) >= PUSH_TO_CLOUDWATCH_LOGS}
     policies |= {f"aws_iam_role_policy_attachment.{aid}": config
                  for aid, config in resources(bootstrap, "aws_iam_role_policy_attachment")
                  if config.get("policy_arn", "").endswith(":policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs")}
