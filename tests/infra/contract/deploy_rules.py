@@ -229,10 +229,11 @@ def backends_without_state_key(stacks: Stacks) -> list[str]:
 
 
 def _condition_holds(condition: dict[str, Any], request: dict[str, str]) -> bool:
-    """IAM condition evaluation for the operators the state bucket policy uses: all
-    operators ANDed; a negated operator with several values holds when the value matches
-    none of them; `Null: true` holds when the key is absent (IAM User Guide, Condition
-    operators; "Creating a condition with multiple keys or values")."""
+    """IAM condition evaluation for the operators the state bucket policy uses: operators
+    and keys ANDed, several values of one key ORed, of a negated operator NORed ("Conditions
+    with multiple context keys or values", IAM User Guide); a key absent from the request
+    makes a negated operator true and any other false, `Null` tests presence ("IAM JSON
+    policy elements: Condition operators")."""
     for operator, keys in condition.items():
         for key, expected in keys.items():
             values = [str(v) for v in _as_list(expected)]
