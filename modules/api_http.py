@@ -7,9 +7,9 @@ Settings that do not apply to this kind, by decision (they are REST-only in AWS)
 - `api.waf_enabled`: AWS WAF can protect REST API stages but cannot be associated with
   HTTP APIs, so no web ACL is created; use the REST kind (or CloudFront with a web ACL in
   front of the API) where WAF is required.
-- `api.manage_account_logging_role`: the account-level CloudWatch role
-  (`aws_api_gateway_account`) serves REST execution logging only; HTTP API access logs are
-  delivered without it, so the HTTP kind never creates it.
+- the account-level CloudWatch role (`aws_api_gateway_account`, created by `bootstrap`)
+  serves REST API logging only; HTTP API access logs are delivered without it
+  ("Configuring logging for an HTTP API"), so the HTTP stage does not depend on it.
 - usage plans, API keys (`api.clients`, `api.quota_per_month`), request validation, cache
   cluster (`api.cached_routes`) and execution-log level are REST API features with no HTTP
   API counterpart.

@@ -7,8 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 
-from cdktf import Fn, TerraformResourceLifecycle
-from cdktf_cdktf_provider_aws.api_gateway_account import ApiGatewayAccount
+from cdktf import Fn, Postcondition, TerraformResourceLifecycle
 from cdktf_cdktf_provider_aws.api_gateway_api_key import ApiGatewayApiKey
 from cdktf_cdktf_provider_aws.api_gateway_base_path_mapping import ApiGatewayBasePathMapping
 from cdktf_cdktf_provider_aws.api_gateway_deployment import ApiGatewayDeployment
@@ -40,8 +39,7 @@ from cdktf_cdktf_provider_aws.api_gateway_usage_plan import (
     ApiGatewayUsagePlanThrottleSettings,
 )
 from cdktf_cdktf_provider_aws.api_gateway_usage_plan_key import ApiGatewayUsagePlanKey
-from cdktf_cdktf_provider_aws.iam_role import IamRole
-from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAttachment
+from cdktf_cdktf_provider_aws.data_aws_iam_roles import DataAwsIamRoles
 from constructs import Construct
 
 from modules.api_common import (
@@ -59,8 +57,8 @@ from modules.api_common import (
     request_parameters,
     route_throttle,
 )
+from modules.bootstrap import account_logging_role_name
 from modules.config import WorkspaceSettings
-from modules.iam import assume_role_policy
 from modules.waf import RegionalWaf
 
 CORS_METHODS = "'DELETE,GET,OPTIONS,POST,PUT'"
@@ -180,8 +178,6 @@ class RestApi(Construct):
         if settings.api.waf_enabled:
             RegionalWaf(self, "waf", settings=settings, kms_key_arn=inputs.kms_key_arn,
                         resource_arn=self.stage.arn)
-        if settings.api.manage_account_logging_role:
-            self._build_account_logging_role()
 
     def _build_resources(self) -> dict[str, ApiGatewayResource]:
         resources: dict[str, ApiGatewayResource] = {}
@@ -263,22 +259,25 @@ class RestApi(Construct):
             lifecycle=TerraformResourceLifecycle(create_before_destroy=True))
         log_group = build_access_logs(self, self._inputs)
         cached = settings.api.cached_routes
+        account_role = self._require_account_logging_role()
         stage = ApiGatewayStage(
             self, "stage", rest_api_id=self.api.id, deployment_id=deployment.id, stage_name=settings.workspace,
             xray_tracing_enabled=settings.xray_tracing,
             cache_cluster_enabled=bool(cached),
             cache_cluster_size=settings.api.cache_cluster_size if cached else None,
             access_log_settings=ApiGatewayStageAccessLogSettings(
-                destination_arn=log_group.arn, format=access_log_format(REST_ACCESS_LOG_FIELDS)))
+                destination_arn=log_group.arn, format=access_log_format(REST_ACCESS_LOG_FIELDS)),
+            depends_on=[account_role])
         # Every method: throttled at its share of the API's throttle, never cached...
         ApiGatewayMethodSettings(self, "method_settings", rest_api_id=self.api.id, stage_name=stage.stage_name,
-                                 method_path="*/*", settings=self._method_settings(None))
+                                 method_path="*/*", settings=self._method_settings(None), depends_on=[account_role])
         # ...except the GET routes configured as cached, each with its TTL.
         for route, ttl in sorted(cached.items()):
             method, path = route.split(" ", 1)
             ApiGatewayMethodSettings(self, f"method_settings_{method.lower()}_{path_id(path)}",
                                      rest_api_id=self.api.id, stage_name=stage.stage_name,
-                                     method_path=f"{path.lstrip('/')}/{method}", settings=self._method_settings(ttl))
+                                     method_path=f"{path.lstrip('/')}/{method}", settings=self._method_settings(ttl),
+                                     depends_on=[account_role])
         return stage
 
     def _method_settings(self, cache_ttl: int | None) -> ApiGatewayMethodSettingsSettings:
@@ -326,10 +325,20 @@ class RestApi(Construct):
         ApiGatewayBasePathMapping(self, "base_path", api_id=self.api.id, stage_name=self.stage.stage_name,
                                   domain_name=domain.domain_name)
 
-    def _build_account_logging_role(self) -> None:
-        role = IamRole(self, "account_logging_role", name=f"{self._inputs.settings.project}-apigateway-cloudwatch",
-                       assume_role_policy=assume_role_policy("apigateway.amazonaws.com"))
-        IamRolePolicyAttachment(
-            self, "account_logging_policy", role=role.name,
-            policy_arn="arn:aws:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs")
-        ApiGatewayAccount(self, "account", cloudwatch_role_arn=role.arn)
+    # --- account-level prerequisite (created by `bootstrap`, see modules/bootstrap.py) ------
+
+    def _require_account_logging_role(self) -> DataAwsIamRoles:
+        """The stage logs (access logs, execution logs): API Gateway must already hold its
+        account-level CloudWatch role ("To enable CloudWatch Logs, you must grant API
+        Gateway permission to read and write logs to CloudWatch for your account", Set up
+        CloudWatch logging for REST APIs in API Gateway). `bootstrap` creates it and keeps
+        local state, so there is nothing to reference: this lookup by its deterministic
+        name, which the stage and its method settings depend on, fails the plan with a
+        clear message when `bootstrap` has not been deployed in this account and region."""
+        name = account_logging_role_name(self._inputs.settings)
+        return DataAwsIamRoles(
+            self, "account_logging_role", name_regex=f"^{name}$",
+            lifecycle=TerraformResourceLifecycle(postcondition=[Postcondition(
+                condition="${length(self.names) == 1}",
+                error_message=f"API Gateway's account CloudWatch role {name} does not exist in this account: "
+                              "deploy the `bootstrap` stack first (README, Deploying to AWS).")]))

@@ -23,6 +23,18 @@ EMULATED_SERVICES = (
 EMULATOR_CREDENTIALS = {"access_key": EMULATOR_ACCESS_KEY_ID, "secret_key": EMULATOR_SECRET_ACCESS_KEY}
 
 
+def state_kms_alias(settings: WorkspaceSettings) -> str:
+    """The bootstrap state key's alias, which every remote backend encrypts state with.
+
+    A backend block cannot refer to resources and the account id is unknown at synth time,
+    so the key is named by alias: Terraform's S3 backend accepts a key ID, key ARN, alias
+    name or alias ARN in `kms_key_id` (internal/backend/remote-state/s3/validate.go) and
+    sends it as `x-amz-server-side-encryption-aws-kms-key-id`, which S3 PutObject accepts
+    as "Key ID, Key ARN, or Key Alias"; an alias resolves in the caller's account, which
+    is the state bucket's (the bootstrap runs there)."""
+    return f"alias/{settings.project}-tfstate"
+
+
 def state_key(settings: WorkspaceSettings, layer: str) -> str:
     """Remote state key of one layer: `{project}/{workspace}/{layer}.tfstate`."""
     return f"{settings.project}/{settings.workspace}/{layer}.tfstate"
@@ -96,6 +108,7 @@ class LayerStack(TerraformStack):
                 **EMULATOR_CREDENTIALS,
             }
         S3Backend(self, bucket=settings.state_bucket, key=state_key(settings, layer),
-                  region=settings.region, encrypt=True, **emulator)  # type: ignore[arg-type]
+                  region=settings.region, encrypt=True, kms_key_id=state_kms_alias(settings),
+                  **emulator)  # type: ignore[arg-type]
         # cdktf 0.21's S3Backend predates Terraform's S3-native locking.
         self.add_override("terraform.backend.s3.use_lockfile", True)

@@ -293,9 +293,6 @@ class GatewaySettings(_Frozen):
     # Bodies above this size are refused by the WAF (413, the product's error shape); the
     # contract suite checks it is above the largest body the contract accepts.
     waf_max_body_bytes: int = Field(default=262_144, ge=65_536, le=10 * 1024 * 1024)
-    # API Gateway's CloudWatch role is one setting per account and region: exactly one
-    # workspace per account should manage it (README "API Gateway account settings").
-    manage_account_logging_role: bool = False
     domain_name: str | None = None
     certificate_arn: str | None = None
 
@@ -558,7 +555,7 @@ _DEFAULTS: dict[str, dict[str, Any]] = {
                                           "account must not take"}},
         # 200 reserved x 1000 / 200 ms = 1000 requests/s; the burst of 200 fills them at once.
         "api": {"throttle_burst_limit": 200, "throttle_rate_limit": 1000, "waf_enabled": True,
-                "execution_logging_level": "ERROR", "manage_account_logging_role": True},
+                "execution_logging_level": "ERROR"},
     },
 }
 

@@ -170,6 +170,8 @@ class DataLayer(Construct):
             point_in_time_recovery=DynamodbTablePointInTimeRecovery(enabled=True),
             server_side_encryption=DynamodbTableServerSideEncryption(enabled=True, kms_key_arn=self._kms_key_arn),
             deletion_protection_enabled=self._settings.data.deletion_protection,
+            # In-flight idempotency records: losing them lets a retried POST run twice.
+            lifecycle=self._lifecycle(),
         )
 
     def _build_log_bucket(self) -> SecureBucket:
@@ -222,7 +224,9 @@ class DataLayer(Construct):
     def _build_dlq(self, name: str, schedule_rule: str | None) -> SqsQueue:
         queue = SqsQueue(self, f"dlq_{name.replace('-', '_')}", name=self._settings.name(f"{name}-dlq"),
                          kms_master_key_id=self._kms_key_arn, kms_data_key_reuse_period_seconds=300,
-                         message_retention_seconds=self._settings.data.dlq_retention_seconds)
+                         message_retention_seconds=self._settings.data.dlq_retention_seconds,
+                         # A dead-letter queue holds the only copy of failed events.
+                         lifecycle=self._lifecycle())
         statements = [deny_insecure_transport([queue.arn], service="sqs")]
         if schedule_rule is not None:
             # EventBridge delivers undeliverable schedule events here, only from that schedule's rule.

@@ -6,7 +6,7 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 
-from cdktf import TerraformOutput
+from cdktf import TerraformOutput, TerraformResourceLifecycle
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
 from cdktf_cdktf_provider_aws.data_aws_partition import DataAwsPartition
@@ -157,7 +157,10 @@ class NetworkLayer(Construct):
 
     def _build_flow_logs(self, kms_key_arn: str) -> None:
         group = CloudwatchLogGroup(self, "flow_log_group", name=f"/vpc/{self._settings.name('flow-logs')}",
-                                   retention_in_days=self._settings.log_retention_days, kms_key_id=kms_key_arn)
+                                   retention_in_days=self._settings.log_retention_days, kms_key_id=kms_key_arn,
+                                   # Audit data (the VPC's traffic record) kept nowhere else.
+                                   lifecycle=TerraformResourceLifecycle(prevent_destroy=True)
+                                   if self._settings.is_production_like else None)
         account_id = DataAwsCallerIdentity(self, "caller").account_id
         partition = DataAwsPartition(self, "partition").partition
         role = IamRole(self, "flow_log_role", name=self._settings.name("vpc-flow-logs"),

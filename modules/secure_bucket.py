@@ -38,23 +38,35 @@ from constructs import Construct
 from modules.iam import Statement, deny_insecure_transport, policy_document
 
 
-def deny_uploads_not_sse_kms(objects_arn: str, kms_key_arn: str) -> list[Statement]:
+def deny_uploads_not_sse_kms(objects_arn: str, kms_key_ids: tuple[str, ...]) -> list[Statement]:
     """Uploads may not ask for anything but SSE-KMS with the bucket's own key.
+
+    `kms_key_ids` are the identifiers of that one key an upload may name in
+    `x-amz-server-side-encryption-aws-kms-key-id` (PutObject accepts a key ID, key ARN or
+    alias; "PutObject", Amazon S3 API Reference).
 
     An upload without an encryption header is not denied: the bucket's default encryption
     (SSE-KMS with this key) encrypts it, so no object is ever stored unencrypted. Denying a
     missing header would also deny every UploadPart of a multipart upload (those requests
-    carry no encryption header and are authorised as s3:PutObject), which breaks large
-    artifact uploads. Hence each statement applies only when its header is present
-    (`Null: false`), and the two are separate because conditions in one statement are ANDed.
+    carry no encryption header and are authorised as s3:PutObject; Terraform's S3 backend
+    uploads through the SDK's multipart upload manager), which breaks large uploads. Hence
+    the first two statements apply only when their header is present (`Null: false`), and
+    are separate because conditions in one statement are ANDed. The third closes the one
+    gap that leaves: `aws:kms` without a key id means the AWS managed key `aws/s3`, not
+    the bucket's key ("If you specify x-amz-server-side-encryption:aws:kms, but do not
+    provide x-amz-server-side-encryption-aws-kms-key-id, Amazon S3 uses the AWS managed
+    key (aws/s3)", PutObject).
     """
     algorithm, key = "s3:x-amz-server-side-encryption", "s3:x-amz-server-side-encryption-aws-kms-key-id"
     base = {"Effect": "Deny", "Principal": {"AWS": "*"}, "Action": "s3:PutObject", "Resource": objects_arn}
+    accepted: str | list[str] = kms_key_ids[0] if len(kms_key_ids) == 1 else list(kms_key_ids)
     return [
         {"Sid": "DenyUploadsNotSseKms", **base,
          "Condition": {"Null": {algorithm: "false"}, "StringNotEquals": {algorithm: "aws:kms"}}},
         {"Sid": "DenyUploadsWithAnotherKey", **base,
-         "Condition": {"Null": {key: "false"}, "StringNotEquals": {key: kms_key_arn}}},
+         "Condition": {"Null": {key: "false"}, "StringNotEquals": {key: accepted}}},
+        {"Sid": "DenyUploadsWithTheAwsManagedKey", **base,
+         "Condition": {"StringEquals": {algorithm: "aws:kms"}, "Null": {key: "true"}}},
     ]
 
 
@@ -67,6 +79,8 @@ class SecureBucketOptions:
     noncurrent_version_days: int = 30
     expiration_days: int | None = None
     require_encrypted_uploads: bool = False
+    # Other identifiers of `kms_key_arn` uploads may name (alias name, alias ARN).
+    accepted_kms_key_ids: tuple[str, ...] = ()
     log_delivery_sources: tuple[str, ...] = ()  # bucket ARNs whose access logs land here
     account_id: str | None = None
     tls_only: bool = True  # False also drops the encrypted-uploads guard: see config.LOCAL_DIFFERENCES
@@ -120,7 +134,8 @@ class SecureBucket(Construct):
         arn = self.bucket.arn
         statements: list[Statement] = [deny_insecure_transport([arn, f"{arn}/*"])] if options.tls_only else []
         if options.require_encrypted_uploads and options.tls_only and options.kms_key_arn:
-            statements.extend(deny_uploads_not_sse_kms(f"{arn}/*", options.kms_key_arn))
+            statements.extend(deny_uploads_not_sse_kms(
+                f"{arn}/*", (options.kms_key_arn, *options.accepted_kms_key_ids)))
         if options.log_delivery_sources:
             # With ACLs disabled (BucketOwnerEnforced), S3 log delivery is granted by policy.
             condition: dict[str, Any] = {"ArnLike": {"aws:SourceArn": list(options.log_delivery_sources)}}

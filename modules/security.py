@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cdktf import TerraformOutput
+from cdktf import TerraformOutput, TerraformResourceLifecycle
 from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
 from cdktf_cdktf_provider_aws.data_aws_partition import DataAwsPartition
 from cdktf_cdktf_provider_aws.kms_alias import KmsAlias
@@ -74,6 +74,10 @@ class SecurityLayer(Construct):
             enable_key_rotation=True,
             deletion_window_in_days=settings.kms_deletion_window_days,
             policy=key_policy(identity.account_id, partition.partition, settings.region),
+            # Everything the data layer protects is encrypted with this key: destroying it
+            # (a scheduled deletion) would make the protected table, buckets and queues
+            # unreadable, so it is protected wherever they are.
+            lifecycle=TerraformResourceLifecycle(prevent_destroy=True) if settings.is_production_like else None,
         )
         KmsAlias(self, "alias", name=f"alias/{settings.name('main')}", target_key_id=self.key.key_id)
         self.outputs = SecurityOutputs(kms_key_arn=self.key.arn)

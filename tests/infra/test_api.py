@@ -137,12 +137,13 @@ def test_http_kind_custom_domain_when_configured(tmp_path):
 
 
 def test_http_kind_has_no_waf_or_account_role_even_where_switched_on(synth_http):
-    # prod switches both on; HTTP APIs cannot be associated with WAF and do not use the
+    # prod switches WAF on; HTTP APIs cannot be associated with WAF and do not use the
     # account-level CloudWatch role (decision documented in modules/api_http.py).
-    assert SETTINGS["prod"].api.waf_enabled and SETTINGS["prod"].api.manage_account_logging_role
+    assert SETTINGS["prod"].api.waf_enabled
     for workspace in WORKSPACES:
         assert synth_http.count(f"{workspace}-app", "aws_wafv2_web_acl") == 0
         assert synth_http.count(f"{workspace}-app", "aws_api_gateway_account") == 0
+        assert "aws_iam_roles" not in synth_http.stack(f"{workspace}-app").get("data", {})
     assert synth_http.count("dev-app", "aws_apigatewayv2_domain_name") == 0  # no domain unless configured
 
 
@@ -413,17 +414,18 @@ def test_archive_trust_policies_are_bound_to_this_account_and_source(request, ki
         assert statement["Effect"] == "Allow" and statement["Condition"] == condition, role_name
 
 
-def test_waf_and_account_role_only_where_switched_on(synth):
+def test_waf_only_where_switched_on_and_the_account_role_only_in_bootstrap(synth):
     for workspace in ("local", "dev", "staging"):
         assert synth.count(f"{workspace}-app", "aws_wafv2_web_acl") == 0
+    for workspace in WORKSPACES:  # one account setting per account and region: bootstrap's
         assert synth.count(f"{workspace}-app", "aws_api_gateway_account") == 0
+    assert synth.count("bootstrap", "aws_api_gateway_account") == 1
     acl = rest(synth, "prod", "aws_wafv2_web_acl", "waf/web_acl")
     names = [r["statement"].get("managed_rule_group_statement", {}).get("name") for r in acl["rule"]]
     assert "AWSManagedRulesCommonRuleSet" in names
     assert any("rate_based_statement" in r["statement"] for r in acl["rule"])
     association = rest(synth, "prod", "aws_wafv2_web_acl_association", "waf/association")
     assert association["resource_arn"] == ref(synth, "prod-app", "aws_api_gateway_stage", "gateway/stage", "arn")
-    assert synth.count("prod-app", "aws_api_gateway_account") == 1
 
 
 def test_custom_domain_when_configured(tmp_path):

@@ -32,9 +32,11 @@ def test_state_bucket_keeps_noncurrent_versions_90_days_and_its_key_serves_only_
         "Sid": "AccountAdministration", "Effect": "Allow",
         "Principal": {"AWS": f"arn:{partition}:iam::{account}:root"}, "Action": "kms:*", "Resource": "*",
     }]
-    # No upload guard on the state bucket (the backend's `encrypt` sends its own header).
+    # Uploads asking for other encryption than the state key are refused (the backends send
+    # its alias: tests/infra/test_contract_deploy.py).
     statements = policy(synth.resource("bootstrap", "aws_s3_bucket_policy", "state/policy")["policy"])["Statement"]
-    assert [s["Sid"] for s in statements] == ["DenyInsecureTransport"]
+    assert [s["Sid"] for s in statements] == ["DenyInsecureTransport", "DenyUploadsNotSseKms",
+                                              "DenyUploadsWithAnotherKey", "DenyUploadsWithTheAwsManagedKey"]
 
 
 def test_bootstrap_outputs(synth):
@@ -42,4 +44,7 @@ def test_bootstrap_outputs(synth):
     assert outputs == {
         "state_bucket_name": {"value": ref(synth, "bootstrap", "aws_s3_bucket", "state/bucket", "bucket")},
         "state_kms_key_arn": {"value": ref(synth, "bootstrap", "aws_kms_key", "state_key", "arn")},
+        "state_kms_alias": {"value": "alias/serverless-app-tfstate"},
+        "api_gateway_logging_role_arn": {
+            "value": ref(synth, "bootstrap", "aws_iam_role", "account_logging_role", "arn")},
     }

@@ -158,12 +158,15 @@ def test_code_bucket_denies_uploads_not_sse_kms_with_its_key(synth, workspace):
     # An upload asking for another algorithm, or for SSE-KMS with another key, is denied.
     # One without headers is encrypted by the bucket default with this key (see
     # test_code_bucket_in_every_workspace) and is not denied, so multipart
-    # parts (no headers) still go through.
+    # parts (no headers) still go through. SSE-KMS without a key id (the AWS managed key
+    # aws/s3) is denied.
     assert uploads == [
         {"Sid": "DenyUploadsNotSseKms", **deny,
          "Condition": {"Null": {algorithm: "false"}, "StringNotEquals": {algorithm: "aws:kms"}}},
         {"Sid": "DenyUploadsWithAnotherKey", **deny,
          "Condition": {"Null": {key: "false"}, "StringNotEquals": {key: security_key_ref(synth, workspace)}}},
+        {"Sid": "DenyUploadsWithTheAwsManagedKey", **deny,
+         "Condition": {"StringEquals": {algorithm: "aws:kms"}, "Null": {key: "true"}}},
     ]
 
 

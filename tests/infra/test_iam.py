@@ -75,11 +75,9 @@ STREAM_GRANTS: dict[str, dict[Grant, str]] = {
     },
 }
 # Managed policies attached to any role, (role construct path, policy ARN) -> reason.
-MANAGED_POLICY_ALLOW_LIST: dict[tuple[str, str], str] = {
-    ("gateway/account_logging_role", "arn:aws:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"):
-        "API Gateway's account-level CloudWatch role (managed by one workspace, prod): AWS documents this "
-        "managed policy for it; it holds only logs actions for API Gateway's own log groups",
-}
+# (None: API Gateway's account-level CloudWatch role, created by bootstrap, carries the
+# actions of AmazonAPIGatewayPushToCloudWatchLogs inline, scoped to the account's log groups.)
+MANAGED_POLICY_ALLOW_LIST: dict[tuple[str, str], str] = {}
 
 
 
@@ -226,10 +224,7 @@ def test_managed_policy_attachments_are_allow_listed(synth):
             key = (roles.get(attachment["role"], attachment["role"]), attachment["policy_arn"])
             assert key in MANAGED_POLICY_ALLOW_LIST, f"{stack}/{path}: managed policy {key} is not allow-listed"
             seen.add((stack, key))
-    # prod manages API Gateway's account logging role; no other workspace does.
-    expected = {(f"{s.workspace}-app", key) for s in SETTINGS.values() if s.api.manage_account_logging_role
-                for key in MANAGED_POLICY_ALLOW_LIST}
-    assert seen == expected and ("prod-app", next(iter(MANAGED_POLICY_ALLOW_LIST))) in seen
+    assert seen == set()
 
 
 def test_scan_matches_the_declared_grants():

@@ -43,6 +43,7 @@ def test_layer_stacks_have_s3_state_with_native_locking(synth, workspace):
         assert s3["key"] == f"serverless-app/{workspace}/{layer}.tfstate"
         assert s3["bucket"] == "serverless-app-tfstate-us-west-2"
         assert s3["encrypt"] is True
+        assert s3["kms_key_id"] == "alias/serverless-app-tfstate"  # the bootstrap state key
         assert s3["use_lockfile"] is True
 
 
