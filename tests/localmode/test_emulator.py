@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,25 +16,13 @@ import pytest
 import requests
 
 from tests.localmode.conftest import IDEMPOTENCY_TABLE, PREFIX, REGION, TABLE, Deployment
+from tests.localmode.ports import free_port, port_is_free
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
-def port_is_free(port: int) -> bool:
-    """Whether a server can bind the port (as servers do, despite connections in TIME_WAIT)."""
-    with socket.socket() as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-        return True
 
 
 def wait_for(url: str, timeout: float = 30.0) -> requests.Response:

@@ -16,14 +16,9 @@ from pathlib import Path
 import pytest
 
 from localmode import up
+from tests.localmode.ports import free_port, port_is_free
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture
@@ -144,14 +139,6 @@ def wait_for_line(proc: subprocess.Popen[str], needle: str, timeout: float) -> l
     return lines
 
 
-def port_is_free(port: int) -> bool:
-    with socket.socket() as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-        return True
 
 
 def stop_and_check(proc: subprocess.Popen[str], tmp_path: Path, ports: tuple[int, ...],
