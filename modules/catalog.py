@@ -9,12 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 from modules.iam import Statement, allow
 
 # Resources a handler can be granted actions on; the app layer maps each to its ARNs.
 TABLE, IDEMPOTENCY_TABLE, STATE_MACHINE, EVENTS_TOPIC = "table", "idempotency_table", "state_machine", "events_topic"
+# The workspace's CodeDeploy deployment groups, and the published versions of the functions
+# deployed through them (what the pre-traffic hook reports on and invokes).
+DEPLOYMENT_GROUPS, ROLLED_OUT_VERSIONS = "deployment_groups", "rolled_out_versions"
 
 # What each data-access adapter of handlers/shared/aws calls. tests/infra/test_iam.py derives
 # the calls from the handler code (a static scan of the adapters each entry point imports)
@@ -27,10 +30,13 @@ JOBS_ACTIONS = ("dynamodb:PutItem", *JOB_LOOKUP_ACTIONS)  # jobs_repository.py
 DIGEST_ACTIONS = ("dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem")  # digest_store
 IDEMPOTENCY_ACTIONS = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem")
 PUBLISH_ACTIONS = ("sns:Publish",)  # events_publisher.py
+DEPLOYMENT_HOOK_ACTIONS = ("codedeploy:GetDeployment", "codedeploy:PutLifecycleEventHookExecutionStatus")  # deployments
+INVOKE_ACTIONS = ("lambda:InvokeFunction",)  # function_versions.py
 
 # Environment variables of the handler settings models, and the resource each names.
 TABLE_NAME, IDEMPOTENCY_TABLE_NAME = "TABLE_NAME", "IDEMPOTENCY_TABLE_NAME"
 STATE_MACHINE_ARN, ALLOWED_ORIGINS, EVENTS_TOPIC_ARN = "STATE_MACHINE_ARN", "ALLOWED_ORIGINS", "EVENTS_TOPIC_ARN"
+DEPLOYMENT_APPLICATION_NAME, SMOKE_CHECKS = "DEPLOYMENT_APPLICATION_NAME", "SMOKE_CHECKS"
 # Set on every function (Powertools' own settings).
 COMMON_ENVIRONMENT = ("POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_LOG_LEVEL")
 
@@ -82,7 +88,52 @@ class StreamTrigger:
     id_prefix: str
 
 
-Trigger = ApiTrigger | WorkflowTask | ScheduleTrigger | ExecutionEndTrigger | StreamTrigger
+@dataclass(frozen=True)
+class DeploymentHookTrigger:
+    """Invoked by CodeDeploy as the BeforeAllowTraffic hook of every other function's
+    deployment (modules/codedeploy.py). The hook itself is not deployed through CodeDeploy:
+    Terraform moves its alias, so a broken hook is caught by its own tests, not by itself."""
+
+
+Trigger = ApiTrigger | WorkflowTask | ScheduleTrigger | ExecutionEndTrigger | StreamTrigger | DeploymentHookTrigger
+
+
+@dataclass(frozen=True)
+class SmokeCheck:
+    """How the pre-traffic hook checks a new version before it takes traffic: the event it
+    invokes the version with, and the answer that passes. Either `status_code` (an API proxy
+    answer with that status) or `error_type` (a function error of that type: an event the
+    function must reject as invalid before it touches anything)."""
+
+    event: Mapping[str, Any]
+    status_code: int | None = None
+    error_type: str | None = None
+
+    def __post_init__(self) -> None:
+        if (self.status_code is None) == (self.error_type is None):
+            raise ValueError("a smoke check expects either a status_code or an error_type")
+
+    def as_json(self) -> dict[str, Any]:
+        """The form the hook reads (its SMOKE_CHECKS variable)."""
+        expected = {"status_code": self.status_code} if self.status_code is not None else {
+            "error_type": self.error_type}
+        return {"event": dict(self.event), **expected}
+
+
+# GET /health as API Gateway's proxy integration delivers it (REST proxy and HTTP API payload
+# 1.0 share the shape). The probe reads the table, writes nothing.
+HEALTH_CHECK = SmokeCheck(event={
+    "resource": "/health", "path": "/health", "httpMethod": "GET",
+    "headers": {"Accept": "application/json", "User-Agent": "pre-traffic-hook"},
+    "multiValueHeaders": {"Accept": ["application/json"], "User-Agent": ["pre-traffic-hook"]},
+    "queryStringParameters": None, "multiValueQueryStringParameters": None, "pathParameters": None,
+    "stageVariables": None, "body": None, "isBase64Encoded": False,
+    "requestContext": {"resourcePath": "/health", "httpMethod": "GET", "path": "/health", "stage": "live",
+                       "requestId": "pre-traffic-hook", "identity": {"sourceIp": "127.0.0.1",
+                                                                     "userAgent": "pre-traffic-hook"}},
+}, status_code=200)
+# A task input without a job: every workflow task refuses it while parsing (JobValidationError).
+INVALID_TASK_INPUT = SmokeCheck(event={"smoke_check": "no job in this input"}, error_type="JobValidationError")
 
 
 @dataclass(frozen=True)
@@ -110,6 +161,8 @@ class FunctionSpec:
     grants: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     asynchronous: AsyncInvocation | None = None
     also_triggered_by: tuple[Trigger, ...] = ()
+    # What the pre-traffic hook invokes a new version with (None only for the hook itself).
+    smoke_check: SmokeCheck | None = None
 
     @property
     def triggers(self) -> tuple[Trigger, ...]:
@@ -140,24 +193,36 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
     FunctionSpec("api", "api", "handlers.api.app.lambda_handler", "api", ApiTrigger(),
                  (TABLE_NAME, IDEMPOTENCY_TABLE_NAME, STATE_MACHINE_ARN, ALLOWED_ORIGINS),
                  {TABLE: ITEMS_ACTIONS + JOBS_ACTIONS, IDEMPOTENCY_TABLE: IDEMPOTENCY_ACTIONS,
-                  STATE_MACHINE: ("states:StartExecution",)}),
-    FunctionSpec("validate", "workflow", "handlers.workflow.validate.lambda_handler", "task", WorkflowTask()),
+                  STATE_MACHINE: ("states:StartExecution",)}, smoke_check=HEALTH_CHECK),
+    FunctionSpec("validate", "workflow", "handlers.workflow.validate.lambda_handler", "task", WorkflowTask(),
+                 smoke_check=INVALID_TASK_INPUT),
     FunctionSpec("process", "workflow", "handlers.workflow.process.lambda_handler", "task", WorkflowTask(),
-                 (TABLE_NAME,), {TABLE: JOB_TRANSITION_ACTIONS}),
+                 (TABLE_NAME,), {TABLE: JOB_TRANSITION_ACTIONS}, smoke_check=INVALID_TASK_INPUT),
     FunctionSpec("notify", "workflow", "handlers.workflow.notify.lambda_handler", "task", WorkflowTask(),
-                 (TABLE_NAME, EVENTS_TOPIC_ARN), {TABLE: JOB_LOOKUP_ACTIONS, EVENTS_TOPIC: PUBLISH_ACTIONS}),
+                 (TABLE_NAME, EVENTS_TOPIC_ARN), {TABLE: JOB_LOOKUP_ACTIONS, EVENTS_TOPIC: PUBLISH_ACTIONS},
+                 smoke_check=INVALID_TASK_INPUT),
     FunctionSpec("mark-failed", "workflow", "handlers.workflow.mark_failed.lambda_handler", "task", WorkflowTask(),
                  (TABLE_NAME,), {TABLE: JOB_TRANSITION_ACTIONS}, asynchronous=AsyncInvocation(),
                  also_triggered_by=(ExecutionEndTrigger(
                      rule="job-execution-ended", queue="execution-ended",
-                     description="Job workflow executions that ended FAILED, TIMED_OUT or ABORTED"),)),
+                     description="Job workflow executions that ended FAILED, TIMED_OUT or ABORTED"),),
+                 smoke_check=INVALID_TASK_INPUT),
     FunctionSpec("digest", "scheduled", "handlers.scheduled.digest.lambda_handler", "task",
                  ScheduleTrigger(rule="digest-schedule", queue="schedule",
                                  description="Daily digest of created items"),
                  (TABLE_NAME, EVENTS_TOPIC_ARN), {TABLE: DIGEST_ACTIONS, EVENTS_TOPIC: PUBLISH_ACTIONS},
-                 asynchronous=AsyncInvocation()),
+                 asynchronous=AsyncInvocation(),
+                 # A scheduled event whose time is not a time: refused before the digest runs.
+                 smoke_check=SmokeCheck(event={"time": "not a time (pre-traffic smoke check)"},
+                                        error_type="ValidationError")),
     FunctionSpec("stream-consumer", "stream", "handlers.stream.consumer.lambda_handler", "task",
-                 StreamTrigger(id_prefix="stream"), (EVENTS_TOPIC_ARN,), {EVENTS_TOPIC: PUBLISH_ACTIONS}),
+                 StreamTrigger(id_prefix="stream"), (EVENTS_TOPIC_ARN,), {EVENTS_TOPIC: PUBLISH_ACTIONS},
+                 # A batch without records: Powertools' batch processor refuses it before any record.
+                 smoke_check=SmokeCheck(event={"Records": "none (pre-traffic smoke check)"},
+                                        error_type="UnexpectedBatchTypeError")),
+    FunctionSpec("pre-traffic", "deploy", "handlers.deploy.pre_traffic.lambda_handler", "task",
+                 DeploymentHookTrigger(), (DEPLOYMENT_APPLICATION_NAME, SMOKE_CHECKS),
+                 {DEPLOYMENT_GROUPS: DEPLOYMENT_HOOK_ACTIONS, ROLLED_OUT_VERSIONS: INVOKE_ACTIONS}),
 )
 
 
@@ -189,3 +254,8 @@ def dlq_names(functions: tuple[FunctionSpec, ...] = FUNCTIONS) -> list[str]:
     """Short names of every dead-letter queue the data layer creates: one per function,
     then one per EventBridge rule (its target's)."""
     return [spec.name for spec in functions] + list(rule_queues(functions))
+
+
+def rolled_out(functions: tuple[FunctionSpec, ...] = FUNCTIONS) -> list[FunctionSpec]:
+    """The functions whose new versions reach traffic through CodeDeploy: all but the hook."""
+    return [spec for spec in functions if not isinstance(spec.trigger, DeploymentHookTrigger)]

@@ -400,6 +400,76 @@ class AlarmSettings(_Frozen):
     stream_destination_delivery_failures: AnyOccurrenceRule = AnyOccurrenceRule(threshold=1, periods=1)
 
 
+# CodeDeploy's predefined Lambda deployment configurations (AWS CodeDeploy user guide,
+# "Deployment configurations on an AWS Lambda compute platform"), by the short name SAM's
+# DeploymentPreference uses: name -> (share of traffic first, minutes before the next shift,
+# number of shifts). CodeDeployDefault.Lambda<name> is the configuration's full name.
+DEPLOYMENT_PREFERENCES: dict[str, tuple[int, int, int]] = {
+    "AllAtOnce": (100, 0, 1),
+    "Canary10Percent5Minutes": (10, 5, 2),
+    "Canary10Percent10Minutes": (10, 10, 2),
+    "Canary10Percent15Minutes": (10, 15, 2),
+    "Canary10Percent30Minutes": (10, 30, 2),
+    "Linear10PercentEvery1Minute": (10, 1, 10),
+    "Linear10PercentEvery2Minutes": (10, 2, 10),
+    "Linear10PercentEvery3Minutes": (10, 3, 10),
+    "Linear10PercentEvery10Minutes": (10, 10, 10),
+}
+
+
+class DeploymentPreference(_Frozen):
+    """How CodeDeploy moves a function's `live` alias to a new version, and why."""
+
+    type: str
+    reason: str = Field(min_length=10)
+
+    @field_validator("type")
+    @classmethod
+    def _known(cls, value: str) -> str:
+        if value not in DEPLOYMENT_PREFERENCES:
+            raise ValueError(f"{value!r} is not a Lambda deployment preference; allowed: "
+                             f"{', '.join(DEPLOYMENT_PREFERENCES)}")
+        return value
+
+    @property
+    def config_name(self) -> str:
+        """The CodeDeploy deployment configuration, e.g. CodeDeployDefault.LambdaCanary10Percent15Minutes."""
+        return f"CodeDeployDefault.Lambda{self.type}"
+
+    @property
+    def bake_minutes(self) -> int:
+        """Minutes between the first shift and the last: how long alarms can stop the rollout
+        while part of the traffic still runs the old version."""
+        _first, interval, shifts = DEPLOYMENT_PREFERENCES[self.type]
+        return interval * (shifts - 1)
+
+
+_NO_BAKE = ("dev and local take every change at once: no production traffic to protect, and the e2e suite "
+            "exercises each deploy; the pre-traffic hook still refuses a version that fails its smoke check")
+
+
+class RolloutSettings(_Frozen):
+    """Deployment preference per class of function (`kind` in modules/catalog.py). Every
+    preference except AllAtOnce must last long enough for the function's rollback alarms
+    to fire (WorkspaceSettings checks it against `alarms`)."""
+
+    api_function: DeploymentPreference = DeploymentPreference(type="AllAtOnce", reason=_NO_BAKE)
+    task_function: DeploymentPreference = DeploymentPreference(type="AllAtOnce", reason=_NO_BAKE)
+    # How long `make rollout` waits for all deployments beyond their own bake time.
+    wait_margin_minutes: int = Field(default=15, ge=1, le=240)
+
+    def preference(self, kind: str) -> DeploymentPreference:
+        return self.api_function if kind == "api" else self.task_function
+
+
+# The alarms whose ALARM state stops a function's deployment and rolls it back, per class of
+# function: names of AlarmSettings fields (modules/rollout.py maps them to the alarms).
+ROLLBACK_ALARM_RULES: dict[str, tuple[str, ...]] = {
+    "api": ("function_errors", "function_duration_p99", "api_5xx"),
+    "task": ("function_errors", "function_duration_p99"),
+}
+ALARM_PERIOD_SECONDS = 300  # every alarm evaluates 5-minute periods (modules/observability.py)
+
 class WorkspaceSettings(_Frozen):
     """Everything one workspace's layer stacks are built from."""
 
@@ -420,6 +490,7 @@ class WorkspaceSettings(_Frozen):
     app: AppSettings = AppSettings()
     api: GatewaySettings = GatewaySettings()
     alarms: AlarmSettings = AlarmSettings()
+    rollout: RolloutSettings = RolloutSettings()
 
     @field_validator("project")
     @classmethod
@@ -488,6 +559,29 @@ class WorkspaceSettings(_Frozen):
                 f"rate <= {capacity:g} and burst <= {concurrency}, or more reserved concurrency")
         return self
 
+    @model_validator(mode="after")
+    def _rollouts_outlast_their_alarms(self) -> WorkspaceSettings:
+        """CodeDeploy rolls back on alarm only while the deployment runs: once the last shift
+        is made, an alarm no longer moves the alias back. A canary or linear preference must
+        therefore bake at least as long as its slowest rollback alarm needs to fire (periods x
+        5 min) plus one period, because CloudWatch aggregates on period boundaries and a
+        regression that starts mid-period fills its first full period only at the next one."""
+        for kind, alarm_rules in ROLLBACK_ALARM_RULES.items():
+            preference = self.rollout.preference(kind)
+            if preference.type == "AllAtOnce":
+                continue
+            slowest = max(alarm_rules, key=lambda rule: getattr(self.alarms, rule).periods)
+            periods = getattr(self.alarms, slowest).periods
+            needed = (periods + 1) * ALARM_PERIOD_SECONDS // 60
+            if preference.bake_minutes < needed:
+                enough = [name for name in DEPLOYMENT_PREFERENCES if name != "AllAtOnce"
+                          and DeploymentPreference(type=name, reason=preference.reason).bake_minutes >= needed]
+                raise ValueError(
+                    f"rollout.{kind}_function {preference.type} makes its last shift after {preference.bake_minutes} "
+                    f"min, before its rollback alarm {slowest} can fire ({periods} x 5 min, plus one period to the "
+                    f"next period boundary = {needed} min); allowed: AllAtOnce or one of {', '.join(enough)}")
+        return self
+
     @staticmethod
     def _api_function_name() -> str:
         [spec] = triggered_by(ApiTrigger)
@@ -514,6 +608,19 @@ def _task(memory: int, timeout: int) -> dict[str, int]:
     return {"memory_mb": memory, "timeout_seconds": timeout}
 
 
+# Staging and prod: new versions take traffic gradually, for as long as the rollback alarms
+# need to fire (errors: 2 x 5 min, plus one period: 15 min; see _rollouts_outlast_their_alarms).
+_GRADUAL_ROLLOUT: dict[str, Any] = {
+    "api_function": {
+        "type": "Canary10Percent15Minutes",
+        "reason": "the API takes user traffic: 10 % of it on the new version for 15 minutes, long enough for the "
+                  "errors, p99 duration and 5XX alarms to stop the rollout before everyone gets it"},
+    "task_function": {
+        "type": "Linear10PercentEvery2Minutes",
+        "reason": "tasks run from the workflow, the schedule and the stream, in bursts: 10 % more every 2 minutes "
+                  "(18 minutes in all) keeps both versions taking work while the errors alarm can still fire"},
+}
+
 # Per-workspace defaults (reference figures: retention 7/30/90, memory 512/1024/2048,
 # timeouts 30/60/90, provisioned capacity with 70 % target tracking in prod).
 _DEFAULTS: dict[str, dict[str, Any]] = {
@@ -533,6 +640,7 @@ _DEFAULTS: dict[str, dict[str, Any]] = {
         "data": {"deletion_protection": True, "code_noncurrent_version_days": 60},
         "app": {"log_level": "INFO", "task_function": _task(1024, 60), "snapstart_functions": ("api",)},
         "api": {"throttle_burst_limit": 50, "throttle_rate_limit": 200, "execution_logging_level": "INFO"},
+        "rollout": _GRADUAL_ROLLOUT,
     },
     "prod": {
         "log_retention_days": 90,
@@ -556,6 +664,7 @@ _DEFAULTS: dict[str, dict[str, Any]] = {
         # 200 reserved x 1000 / 200 ms = 1000 requests/s; the burst of 200 fills them at once.
         "api": {"throttle_burst_limit": 200, "throttle_rate_limit": 1000, "waf_enabled": True,
                 "execution_logging_level": "ERROR"},
+        "rollout": _GRADUAL_ROLLOUT,
     },
 }
 

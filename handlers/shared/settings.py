@@ -15,6 +15,7 @@ workflow notify        TABLE_NAME, EVENTS_TOPIC_ARN
 workflow mark_failed   TABLE_NAME
 scheduled digest       TABLE_NAME, EVENTS_TOPIC_ARN
 stream consumer        EVENTS_TOPIC_ARN
+deploy pre_traffic     DEPLOYMENT_APPLICATION_NAME, SMOKE_CHECKS (JSON: function name -> check)
 =====================  ==========================================================================
 
 Region and endpoint are not settings: boto3 reads ``AWS_REGION``/``AWS_DEFAULT_REGION`` and
@@ -23,10 +24,11 @@ Region and endpoint are not settings: boto3 reads ``AWS_REGION``/``AWS_DEFAULT_R
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Mapping
-from typing import Annotated, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
@@ -121,6 +123,30 @@ class StreamConsumerEnvironment(FunctionEnvironment):
     """DynamoDB stream consumer."""
 
     events_topic_arn: TopicArn = Field(alias="EVENTS_TOPIC_ARN")
+
+
+class SmokeCheck(BaseModel):
+    """How the pre-traffic hook checks one function's new version: the event, and the answer
+    that passes (an API proxy answer with `status_code`, or a function error of `error_type`)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    event: dict[str, Any]
+    status_code: int | None = Field(default=None, ge=100, le=599)
+    error_type: str | None = Field(default=None, min_length=1)
+
+
+class PreTrafficHookEnvironment(FunctionEnvironment):
+    """CodeDeploy's BeforeAllowTraffic hook: the application whose deployments it checks, and
+    one smoke check per function deployed through it (by Lambda function name)."""
+
+    deployment_application_name: str = Field(alias="DEPLOYMENT_APPLICATION_NAME", pattern=r"^[A-Za-z0-9_.+-]{1,100}$")
+    smoke_checks: dict[str, SmokeCheck] = Field(alias="SMOKE_CHECKS", min_length=1)
+
+    @field_validator("smoke_checks", mode="before")
+    @classmethod
+    def _json(cls, value: object) -> object:
+        return json.loads(value) if isinstance(value, str) else value
 
 
 EnvironmentT = TypeVar("EnvironmentT", bound=FunctionEnvironment)

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from mypy_boto3_sns import SNSClient
     from mypy_boto3_stepfunctions import SFNClient
 
-ServiceName = Literal["dynamodb", "sns", "stepfunctions"]
+ServiceName = Literal["dynamodb", "sns", "stepfunctions", "lambda", "codedeploy"]
 
 # (connect, read) timeouts in seconds and total attempts. DynamoDB answers in milliseconds, so a
 # short read timeout retried beats a long wait; SNS and Step Functions get a little more slack.
@@ -33,6 +33,11 @@ _POLICY: dict[str, tuple[float, float, int]] = {
     "dynamodb": (1.0, 3.0, 3),
     "sns": (1.0, 5.0, 3),
     "stepfunctions": (1.0, 5.0, 3),
+    # The pre-traffic hook: a synchronous invocation lasts as long as the function runs (the
+    # smoke checks answer in well under a second once warm; a cold start adds seconds), and a
+    # second attempt would only repeat a check whose answer counts once.
+    "lambda": (2.0, 25.0, 1),
+    "codedeploy": (1.0, 5.0, 3),
 }
 
 _clients: dict[str, Any] = {}
@@ -56,6 +61,8 @@ def get(service: Literal["dynamodb"]) -> DynamoDBClient: ...
 def get(service: Literal["sns"]) -> SNSClient: ...
 @overload
 def get(service: Literal["stepfunctions"]) -> SFNClient: ...
+@overload
+def get(service: Literal["lambda", "codedeploy"]) -> Any: ...  # no stubs installed for these two
 def get(service: ServiceName) -> Any:
     """Return the container's client for ``service``, creating it on first use."""
     client = _clients.get(service)

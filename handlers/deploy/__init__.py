@@ -1,0 +1,1 @@
+"""CodeDeploy's lifecycle hooks for the product's Lambda deployments."""
