@@ -31,24 +31,31 @@ from modules.api_http import HttpApi
 from modules.api_rest import RestApi
 from modules.base_stack import LayerStack
 from modules.bytecode import compiler_for
+from modules.codedeploy import RolloutInputs, Rollouts
 from modules.catalog import (
     ALLOWED_ORIGINS,
+    DEPLOYMENT_APPLICATION_NAME,
+    DEPLOYMENT_GROUPS,
     EVENTS_TOPIC,
     EVENTS_TOPIC_ARN,
     FUNCTIONS,
     IDEMPOTENCY_TABLE,
     IDEMPOTENCY_TABLE_NAME,
+    ROLLED_OUT_VERSIONS,
+    SMOKE_CHECKS,
     STATE_MACHINE,
     STATE_MACHINE_ARN,
     TABLE,
     TABLE_NAME,
     ApiTrigger,
+    DeploymentHookTrigger,
     ExecutionEndTrigger,
     FunctionSpec,
     RuleTrigger,
     ScheduleTrigger,
     StreamTrigger,
     WorkflowTask,
+    rolled_out,
     triggered_by,
     triggers_of,
 )
@@ -58,6 +65,7 @@ from modules.function import CodeLocation, Function, FunctionOptions
 from modules.iam import Statement, allow
 from modules.network import NetworkOutputs
 from modules.packaging import ROOT, Artifact, build_function, build_layer
+from modules.rollout import application_name, deployment_group_name, hook_function
 from modules.workflow import Workflow, WorkflowInputs, state_machine_arn
 
 BUILD_DIR = ROOT / "build"
@@ -108,6 +116,10 @@ class AppLayer(Construct):
         self.layer = self._build_layer()
         self._handler_resources = self._resource_arns()
         self.functions = {spec.name: self._build_function(spec) for spec in inputs.functions}
+        self.rollouts = Rollouts(self, "rollouts", RolloutInputs(
+            settings=settings, functions=self.functions, specs=inputs.functions,
+            hook=self.functions[hook_function(inputs.functions).name], account_id=self._account_id,
+            partition=self._partition))
         tasks = triggered_by(WorkflowTask, inputs.functions)
         self.workflow = Workflow(self, "workflow", WorkflowInputs(
             settings=settings, kms_key_arn=inputs.kms_key_arn,
@@ -151,12 +163,21 @@ class AppLayer(Construct):
             compatible_runtimes=[app.lambda_runtime], compatible_architectures=[app.lambda_architecture])
 
     def _resource_arns(self) -> dict[str, list[str]]:
-        data = self._inputs.data
+        data, settings = self._inputs.data, self._inputs.settings
+        def arn(service: str, resource: str) -> str:
+            return f"arn:{self._partition}:{service}:{settings.region}:{self._account_id}:{resource}"
+
+        specs = rolled_out(self._inputs.functions)
         return {
             TABLE: [data.table_arn, f"{data.table_arn}/index/*"],
             IDEMPOTENCY_TABLE: [data.idempotency_table_arn],
             STATE_MACHINE: [self._state_machine_arn()],
             EVENTS_TOPIC: [data.events_topic_arn],
+            # Names, not references: the groups are built after the functions, the hook among them.
+            DEPLOYMENT_GROUPS: [arn("codedeploy", f"deploymentgroup:{application_name(settings)}/"
+                                                  f"{deployment_group_name(settings, spec)}") for spec in specs],
+            # Every published version (function:<name>:<version>) of the functions rolled out.
+            ROLLED_OUT_VERSIONS: [arn("lambda", f"function:{settings.name(spec.name)}:*") for spec in specs],
         }
 
     def _state_machine_arn(self) -> str:
@@ -170,6 +191,10 @@ class AppLayer(Construct):
             STATE_MACHINE_ARN: self._state_machine_arn(),
             ALLOWED_ORIGINS: ",".join(settings.app.allowed_origins),
             EVENTS_TOPIC_ARN: data.events_topic_arn,
+            DEPLOYMENT_APPLICATION_NAME: application_name(settings),
+            SMOKE_CHECKS: json.dumps({settings.name(each.name): each.smoke_check.as_json()
+                                      for each in rolled_out(self._inputs.functions) if each.smoke_check},
+                                     sort_keys=True, separators=(",", ":")),
         }
         return {name: values[name] for name in spec.environment}
 
@@ -204,6 +229,7 @@ class AppLayer(Construct):
             asynchronous=spec.asynchronous,
             snapstart=spec.name in settings.app.snapstart_functions,
             extra_statements=self._runtime_statements(spec),
+            alias_moved_by_codedeploy=not isinstance(spec.trigger, DeploymentHookTrigger),
         ))
 
     def _build_rule(self, spec: FunctionSpec, trigger: RuleTrigger) -> None:

@@ -18,7 +18,7 @@ REQUIRED_TERRAFORM_VERSION = ">= 1.10"  # S3-native state locking (use_lockfile)
 # Every service the layers use; in `local` each one is pointed at the emulator.
 EMULATED_SERVICES = (
     "apigateway", "apigatewayv2", "appautoscaling", "cloudwatch", "cloudwatchlogs", "dynamodb", "ec2",
-    "events", "firehose", "iam", "kms", "lambda_", "s3", "sns", "sqs", "sfn", "sts", "wafv2",
+    "codedeploy", "events", "firehose", "iam", "kms", "lambda_", "s3", "sns", "sqs", "sfn", "sts", "wafv2",
 )
 EMULATOR_CREDENTIALS = {"access_key": EMULATOR_ACCESS_KEY_ID, "secret_key": EMULATOR_SECRET_ACCESS_KEY}
 

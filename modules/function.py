@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from cdktf import TerraformResourceLifecycle
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.iam_role import IamRole
 from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
@@ -69,6 +70,9 @@ class FunctionOptions:
     security_group_ids: list[str] | None = None
     asynchronous: AsyncInvocation | None = None  # bounded retries + on-failure destination
     snapstart: bool = False  # published versions start from a snapshot of the initialized function
+    # The alias is created on the first version and then moved by CodeDeploy (modules/codedeploy.py):
+    # Terraform ignores its version and routing, so a plan after a rollout shows no changes.
+    alias_moved_by_codedeploy: bool = True
     extra_statements: list[Statement] = field(default_factory=list)
 
 
@@ -88,8 +92,11 @@ class Function(Construct):
         self.policy = IamRolePolicy(self, "policy", role=self.role.id, name="least-privilege",
                                     policy=policy_document(*self._statements(options)))
         self.function = self._build_function(options)
-        self.alias = LambdaAlias(self, "alias", name=LIVE_ALIAS, function_name=self.function.function_name,
-                                 function_version=self.function.version)
+        self.alias = LambdaAlias(
+            self, "alias", name=LIVE_ALIAS, function_name=self.function.function_name,
+            function_version=self.function.version,
+            lifecycle=TerraformResourceLifecycle(ignore_changes=["function_version", "routing_config"])
+            if options.alias_moved_by_codedeploy else None)
         if options.asynchronous is not None:
             LambdaFunctionEventInvokeConfig(
                 self, "async_config", function_name=self.function.function_name, qualifier=self.alias.name,

@@ -23,11 +23,12 @@ from constructs import Construct
 from modules.app import AppOutputs
 from modules.base_stack import LayerStack
 from modules.catalog import FUNCTIONS, FunctionSpec, StreamTrigger, dlq_names, triggered_by
-from modules.config import AlarmRule, WorkspaceSettings
+from modules.config import ALARM_PERIOD_SECONDS, AlarmRule, WorkspaceSettings
 from modules.data import DataOutputs
 from modules.iam import deny_insecure_transport, policy_document
+from modules.rollout import API_5XX_ALARM_ID, alarm_name, function_alarm_id
 
-PERIOD = 300  # seconds: every alarm evaluates 5-minute periods
+PERIOD = ALARM_PERIOD_SECONDS  # every alarm evaluates 5-minute periods
 # Operations the handlers call on the table (DynamoDB reports throttles and system errors
 # per operation, so the table alarms sum these).
 TABLE_OPERATIONS = ("GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query")
@@ -113,12 +114,12 @@ def _function_alarm_specs(settings: WorkspaceSettings, targets: AlarmTargets,
         duration = alarms.function_duration_p99
         limit_ms = sizing.timeout_seconds * 1000 * duration.threshold
         specs += [
-            AlarmSpec.of(f"{key}_errors", f"{name}: errors", "function_errors", "Errors", "AWS/Lambda", dims,
-                         alarms.function_errors),
+            AlarmSpec.of(function_alarm_id(spec, "function_errors"), f"{name}: errors", "function_errors", "Errors",
+                         "AWS/Lambda", dims, alarms.function_errors),
             AlarmSpec.of(f"{key}_throttles", f"{name}: throttles", "function_throttles", "Throttles", "AWS/Lambda",
                          dims, alarms.function_throttles),
-            AlarmSpec(f"{key}_duration_p99", f"{name}: p99 duration above {limit_ms:.0f} ms", "function_duration",
-                      "Duration", "AWS/Lambda", dims, limit_ms, duration.periods, statistic="p99"),
+            AlarmSpec(function_alarm_id(spec, "function_duration_p99"), f"{name}: p99 duration above {limit_ms:.0f} ms",
+                      "function_duration", "Duration", "AWS/Lambda", dims, limit_ms, duration.periods, statistic="p99"),
         ]
     for spec in triggered_by(StreamTrigger, functions):
         assert isinstance(spec.trigger, StreamTrigger)
@@ -141,7 +142,7 @@ def _function_alarm_specs(settings: WorkspaceSettings, targets: AlarmTargets,
 def _api_alarm_specs(settings: WorkspaceSettings, targets: AlarmTargets) -> list[AlarmSpec]:
     alarms, dims, names = settings.alarms, targets.api_dimensions, targets.api_metrics
     return [
-        AlarmSpec.of("api_5xx", "API: server errors", "api_5xx", names["5xx"], "AWS/ApiGateway", dims,
+        AlarmSpec.of(API_5XX_ALARM_ID, "API: server errors", "api_5xx", names["5xx"], "AWS/ApiGateway", dims,
                      alarms.api_5xx),
         # The Average of the 4XX metric is the share of requests answered 4xx.
         AlarmSpec.of("api_4xx_rate", "API: client error rate", "api_4xx_rate", names["4xx"], "AWS/ApiGateway",
@@ -244,7 +245,7 @@ class Observability(Construct):
                       "period": PERIOD, "statistic": None if percentile else spec.statistic,
                       "extended_statistic": spec.statistic if percentile else None}
         return CloudwatchMetricAlarm(
-            self, spec.id, alarm_name=self._settings.name(spec.id.replace("_", "-")),
+            self, spec.id, alarm_name=alarm_name(self._settings, spec.id),
             alarm_description=spec.description, evaluation_periods=spec.periods, threshold=spec.threshold,
             comparison_operator=spec.comparison, treat_missing_data=spec.treat_missing_data,
             alarm_actions=[self.topic.arn], ok_actions=[self.topic.arn], **metric)

@@ -20,7 +20,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-IAM_PREFIX = {"dynamodb": "dynamodb", "sns": "sns", "stepfunctions": "states", "sqs": "sqs", "s3": "s3"}
+IAM_PREFIX = {"dynamodb": "dynamodb", "sns": "sns", "stepfunctions": "states", "sqs": "sqs", "s3": "s3",
+              "lambda": "lambda", "codedeploy": "codedeploy"}
+# API operations authorized by an IAM action of another name (AWS Lambda: Invoke needs
+# lambda:InvokeFunction).
+ACTION_OF_OPERATION = {"lambda:Invoke": "lambda:InvokeFunction"}
 
 
 def _module_path(module: str) -> Path | None:
@@ -79,6 +83,11 @@ def _camel(operation: str) -> str:
     return "".join(part.title() for part in operation.split("_"))
 
 
+def _action(prefix: str, operation: str) -> str:
+    action = f"{prefix}:{_camel(operation)}"
+    return ACTION_OF_OPERATION.get(action, action)
+
+
 def adapter_actions(module: str) -> set[str]:
     """IAM actions of one adapter module (empty if it is not an adapter)."""
     path = _module_path(module)
@@ -89,7 +98,7 @@ def adapter_actions(module: str) -> set[str]:
     if "AWS_SERVICE" not in constants:
         return set()
     service = ast.literal_eval(constants["AWS_SERVICE"])
-    actions = {f"{IAM_PREFIX[service]}:{_camel(op)}" for op in _CALL.findall(path.read_text())}
+    actions = {_action(IAM_PREFIX[service], op) for op in _CALL.findall(path.read_text())}
     if "IAM_ACTIONS" in constants:
         actions |= set(ast.literal_eval(constants["IAM_ACTIONS"]))
     return actions
@@ -110,6 +119,8 @@ SETTING_RESOURCES = {
     "idempotency_table_name": "idempotency_table",
     "events_topic_arn": "events_topic",
     "state_machine_arn": "state_machine",
+    "deployment_application_name": "deployment_groups",
+    "smoke_checks": "rolled_out_versions",
 }
 
 
@@ -147,7 +158,7 @@ def _adapter_classes(module: str) -> tuple[dict[str, AdapterClass], list[str]]:
             in_classes += len(calls)
             classes[node.name] = AdapterClass(
                 module, tuple(b.id for b in node.bases if isinstance(b, ast.Name)),
-                frozenset(f"{prefix}:{_camel(op)}" for op in calls) | declared)
+                frozenset(_action(prefix, op) for op in calls) | declared)
     problems = []
     if in_classes != len(_CALL.findall(source)):
         problems.append(f"{module}: AWS calls outside a class cannot be bound to a resource")
@@ -204,6 +215,8 @@ def handler_grants(handler: str) -> HandlerGrants:
         for name, setting in _constructions(module, classes):
             actions, visited = _class_actions(name, classes)
             bound |= visited
+            if not actions:  # a value or exception class of an adapter module: calls nothing
+                continue
             resource = SETTING_RESOURCES.get(setting or "")
             if resource is None:
                 result.unresolved.append(f"{module}: {name}({setting or '?'}) names no known resource")

@@ -122,6 +122,11 @@ def resource_arns(synth, workspace: str) -> dict[str, list[str]]:
                          for dtype, path in (("aws_partition", "partition"), ("aws_caller_identity", "caller")))
     table = remote_ref(synth, workspace, "data", "aws_dynamodb_table", "data/table", "arn")
     failures = remote_ref(synth, workspace, "data", "aws_s3_bucket", "data/stream_failure_bucket/bucket", "arn")
+    prefix, region = f"arn:${{data.aws_partition.{partition}.partition}}", SETTINGS[workspace].region
+    account = f"${{data.aws_caller_identity.{caller}.account_id}}"
+    [application] = [app["name"] for app in synth.resources(f"{workspace}-app", "aws_codedeploy_app").values()]
+    groups = [group["deployment_group_name"]
+              for group in synth.resources(f"{workspace}-app", "aws_codedeploy_deployment_group").values()]
     machine = (f"arn:${{data.aws_partition.{partition}.partition}}:states:{SETTINGS[workspace].region}:"
                f"${{data.aws_caller_identity.{caller}.account_id}}:stateMachine:serverless-app-{workspace}-jobs")
     return {
@@ -134,6 +139,11 @@ def resource_arns(synth, workspace: str) -> dict[str, list[str]]:
         "stream_failures": [failures],
         "stream_failures/*": [f"{failures}/*"],
         "kms_key": [remote_ref(synth, workspace, "security", "aws_kms_key", "security/key", "arn")],
+        # The pre-traffic hook: the workspace's deployment groups, and every version of the
+        # functions they deploy (each group is named like its function: contract/rollout_rules.py).
+        "deployment_groups": [f"{prefix}:codedeploy:{region}:{account}:deploymentgroup:{application}/{group}"
+                              for group in groups],
+        "rolled_out_versions": [f"{prefix}:lambda:{region}:{account}:function:{group}:*" for group in groups],
         "*": ["*"],
     }
 
@@ -363,3 +373,51 @@ def test_proof_reports_a_grant_on_the_wrong_resource(synth):
 def test_proof_rejects_conditions_and_denies():
     problems = role_problems("x", {}, [{"Effect": "Deny", "Action": "s3:GetObject", "Resource": "*", "Sid": "D"}])
     assert problems == ["statement D: only plain Allow statements are expected", "unused: x: s3:GetObject on *"]
+
+
+# --- CodeDeploy's service role: what a Lambda deployment needs, on this workspace only ----------
+
+def codedeploy_required_grants(synth, workspace: str) -> dict[Grant, str]:
+    """The actions of AWS's managed AWSCodeDeployRoleForLambdaLimited (AWS Managed Policy
+    reference), each scoped to what this workspace's deployments touch: every rolled-out
+    function and its `live` alias, the groups' rollback alarms, the pre-traffic hook."""
+    stack = f"{workspace}-app"
+    groups = synth.resources(stack, "aws_codedeploy_deployment_group").values()
+    functions = {cfg["function_name"]: f"${{aws_lambda_function.{unique_id(synth, stack, 'aws_lambda_function', path)}.arn}}"
+                 for path, cfg in synth.resources(stack, "aws_lambda_function").items()}
+    data = synth.stack(stack)["data"]
+    partition, caller = (next(uid for uid, cfg in data[dtype].items()
+                              if cfg["//"]["metadata"]["path"].endswith(f"/app/{path}"))
+                         for dtype, path in (("aws_partition", "partition"), ("aws_caller_identity", "caller")))
+    alarm_prefix = (f"arn:${{data.aws_partition.{partition}.partition}}:cloudwatch:{SETTINGS[workspace].region}:"
+                    f"${{data.aws_caller_identity.{caller}.account_id}}:alarm:")
+    required: dict[Grant, str] = {}
+    for group in groups:
+        arn = functions[group["deployment_group_name"]]
+        for action in ("lambda:GetAlias", "lambda:UpdateAlias", "lambda:GetProvisionedConcurrencyConfig"):
+            for resource in (arn, f"{arn}:live"):
+                required[(action, resource)] = "CodeDeploy reads and shifts the function's live alias"
+        for alarm in group["alarm_configuration"]["alarms"]:
+            required[("cloudwatch:DescribeAlarms", alarm_prefix + alarm)] = "CodeDeploy polls the rollback alarms"
+    hook = functions[f"serverless-app-{workspace}-pre-traffic"]
+    required[("lambda:InvokeFunction", hook)] = "CodeDeploy runs the BeforeAllowTraffic hook"
+    return required
+
+
+@pytest.mark.parametrize("workspace", WORKSPACES)
+def test_codedeploy_role_grants_exactly_what_deployments_need(synth, workspace):
+    policy = json.loads(synth.resource(f"{workspace}-app", "aws_iam_role_policy", "rollouts/service_policy")["policy"])
+    assert role_problems("codedeploy", codedeploy_required_grants(synth, workspace), policy["Statement"]) == []
+    trust = json.loads(synth.resource(f"{workspace}-app", "aws_iam_role", "rollouts/service_role")["assume_role_policy"])
+    assert [s["Principal"] for s in trust["Statement"]] == [{"Service": "codedeploy.amazonaws.com"}]
+
+
+def test_codedeploy_proof_reports_an_alias_of_another_function(synth):
+    policy = json.loads(synth.resource("dev-app", "aws_iam_role_policy", "rollouts/service_policy")["policy"])
+    statements = copy.deepcopy(policy["Statement"])
+    shift = next(s for s in statements if s["Sid"] == "ShiftAliases")
+    shift["Resource"] = [*shift["Resource"][1:], "arn:aws:lambda:us-west-2:123456789012:function:other:live"]
+    problems = role_problems("codedeploy", codedeploy_required_grants(synth, "dev"), statements)
+    assert any(p.startswith("missing: codedeploy: lambda:GetAlias") for p in problems)
+    assert any(p.startswith("unused: codedeploy: lambda:GetAlias on arn:aws:lambda:us-west-2:123456789012:function:other")
+               for p in problems)
