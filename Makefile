@@ -12,7 +12,7 @@ PY := .venv/bin/python
 PIPENV := python3 -m pipenv
 RUNTIME_CATEGORIES := packages runtime dev-packages
 
-.PHONY: install up down destroy-local synth list plan test unit lint e2e bench bench-local clean
+.PHONY: install up down redeploy-local destroy-local synth list plan rollout test unit lint e2e bench bench-local clean
 
 install: .venv/.synced tools/checkov/.venv/.synced node_modules/.synced
 
@@ -35,6 +35,9 @@ up: install  ## local mode: synth of `local` (cached), emulator, Terraform on it
 down:  ## stop `make up` (emulator and API) without destroying: the emulator's state is discarded
 	$(PY) -m localmode.up down
 
+redeploy-local:  ## apply the current code to the running `make up` (synth, Terraform, then the rollout)
+	$(PY) -m localmode.up redeploy
+
 destroy-local:  ## destroy the local stacks in the running emulator, then stop `make up`
 	$(PY) -m localmode.up destroy
 
@@ -51,6 +54,13 @@ list: install  ## the stacks, as the cdktf CLI sees them
 plan: install  ## plan review of WORKSPACE=<ws>[,<ws>...] (local: against the running `make up`)
 	@test -n "$(WORKSPACE)" || { echo "usage: make plan WORKSPACE=<ws>[,<ws>...] (e.g. local, dev,staging)" >&2; exit 1; }
 	$(PY) -m devtools.plan_review "$(WORKSPACE)"
+
+# Safe rollouts: after the app layer is applied, CodeDeploy moves every function's `live` alias
+# to its newest version (canary/linear per workspace, pre-traffic hook, rollback on alarm).
+# Exit 0 shifted or nothing to do, 1 a deployment was rolled back, 2 it could not run.
+rollout: install  ## roll out new function versions of WORKSPACE=<ws> through CodeDeploy (local: the running `make up`)
+	@test -n "$(WORKSPACE)" || { echo "usage: make rollout WORKSPACE=<ws> (local, dev, staging or prod)" >&2; exit 1; }
+	$(PY) -m devtools.rollout "$(WORKSPACE)"
 
 lint: install
 	$(PY) -m ruff check .

@@ -28,6 +28,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -124,9 +125,10 @@ class LocalDeployer:
         return [stack.directory for stack in self.stacks() if stack.name != BOOTSTRAP]
 
     def deploy(self) -> None:
-        """Synthesize, then apply every stack."""
+        """Synthesize, apply every stack, then roll out (nothing to do on a first deploy)."""
         self.synth()
         self.apply()
+        self.roll_out()
 
     def apply(self) -> None:
         """Apply `bootstrap` and every `local-*` stack into a fresh emulator."""
@@ -141,6 +143,31 @@ class LocalDeployer:
                 runner.finish(outcomes)
         self._raise_for(outcomes, stacks)
         self._log(f"deployed {len(stacks)} stacks in {time.monotonic() - started:.0f} s")
+
+    def reapply(self) -> None:
+        """Apply every `local-*` stack into the emulator they were deployed to (a redeploy of
+        changed code): `bootstrap` and its state stay as they are."""
+        stacks = [replace(stack, dependencies=tuple(d for d in stack.dependencies if d != BOOTSTRAP))
+                  for stack in self.stacks() if stack.name != BOOTSTRAP]
+        started = time.monotonic()
+        with Ticker(lambda: list(self._active.copy().values()), self._log):
+            outcomes = run_in_order(stacks, self.apply_stack, max_parallel=self.max_parallel,
+                                    cancelled=self.cancelled)
+        self._raise_for(outcomes, stacks)
+        self._log(f"applied {len(stacks)} stacks in {time.monotonic() - started:.0f} s")
+
+    def roll_out(self) -> int:
+        """`make rollout` for `local`: CodeDeploy moves every `live` alias whose function has a
+        newer published version (through the pre-traffic hook); the exit code of the rollout
+        (0 shifted or nothing to do, 1 rolled back)."""
+        from devtools.rollout import RolloutError, rollout
+        from modules.config import settings_for
+
+        settings = settings_for(WORKSPACE, {**os.environ, "EMULATOR_ENDPOINT": self.endpoint})
+        try:
+            return rollout(settings, self._log)
+        except RolloutError as err:
+            raise DeployError(f"rollout: {err}") from None
 
     def apply_stack(self, stack: Stack, on_event: Callable[[Event], None] | None = None) -> StackProgress:
         """`terraform init` + `terraform apply -auto-approve -json` of one stack, with progress."""
@@ -227,6 +254,8 @@ class LocalDeployer:
     def replan_exit_codes(self) -> dict[str, int]:
         """`terraform plan -detailed-exitcode` per local stack: 0 means no changes."""
         def plan(directory: Path) -> int:
+            if not (directory / ".terraform").exists():  # a synth output nothing was applied from yet
+                self.terraform.init(directory, reconfigure=True, cancelled=self.cancelled)
             result = self.terraform.run(directory, "plan", "-detailed-exitcode", "-input=false", "-no-color",
                                         "-lock-timeout=60s", check=False, cancelled=self.cancelled)
             if result.returncode != 0:

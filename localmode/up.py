@@ -9,7 +9,9 @@ Terraform directly (progress as it goes), serves the API on 127.0.0.1 (LOCAL_API
 Ctrl-C or SIGTERM stop it in every phase (synth, deploy, serving) and leave no process or port
 behind; `make down` (``python -m localmode.up down``) does the same from another shell. The
 emulator's state is discarded when it stops; `make destroy-local` (``... destroy``) destroys the
-local stacks first. When a stack fails, the emulator keeps running for inspection until Ctrl-C.
+local stacks first; `make redeploy-local` (``... redeploy``) applies changed code to the running
+emulator and rolls it out through CodeDeploy. When a stack fails, the emulator keeps running for
+inspection until Ctrl-C.
 """
 
 from __future__ import annotations
@@ -148,6 +150,7 @@ def serve(settings: LocalSettings, stopped: threading.Event, log: Callable[[str]
             log(f"AWS emulator on {emulator.endpoint}")
             try:
                 deployer.apply()
+                deployer.roll_out()
                 api = runtime.start(emulator.endpoint, api_port=settings.api_port)
             except DeployCancelled:
                 raise
@@ -258,7 +261,33 @@ def destroy() -> int:
     return down()
 
 
-COMMANDS: dict[str, Callable[[], int]] = {"down": down, "destroy": destroy}
+def redeploy() -> int:
+    """Apply the current code to the running local mode: synth, Terraform on every `local-*`
+    stack, then the rollout (CodeDeploy with the pre-traffic hook; 1 when it rolled back)."""
+    from localmode.deploy import DeployError, LocalDeployer
+    from localmode.startup import EmulatorError, endpoint_from_environment
+
+    if running_pid() is None:
+        print("error: local mode is not running: nothing to redeploy into (`make up` starts it)", file=sys.stderr)
+        return EXIT_FAILED
+    try:
+        host, port = endpoint_from_environment()
+    except EmulatorError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    deployer = LocalDeployer(LocalSettings(host, port, 0).endpoint, STATE_DIR / "cdktf.out", log=say)
+    try:
+        deployer.synth()
+        deployer.reapply()
+        return deployer.roll_out()
+    except DeployError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_FAILED
+    finally:
+        deployer.close()
+
+
+COMMANDS: dict[str, Callable[[], int]] = {"down": down, "destroy": destroy, "redeploy": redeploy}
 
 if __name__ == "__main__":
     command = COMMANDS.get(sys.argv[1]) if sys.argv[1:2] else None

@@ -87,6 +87,7 @@ class AppInputs:
     network: NetworkOutputs | None
     build_dir: Path = BUILD_DIR
     functions: tuple[FunctionSpec, ...] = FUNCTIONS
+    source_root: Path = ROOT  # the checkout whose handlers/ the function zips hold
 
 
 @dataclass(frozen=True)
@@ -108,8 +109,8 @@ class AppLayer(Construct):
         self._account_id = DataAwsCallerIdentity(self, "caller").account_id
         self._partition = DataAwsPartition(self, "partition").partition
         compiler = compiler_for(settings.app.lambda_runtime)
-        self.artifacts = {spec.name: build_function(spec, inputs.build_dir, functions=inputs.functions,
-                                                    compiler=compiler)
+        self.artifacts = {spec.name: build_function(spec, inputs.build_dir, root=inputs.source_root,
+                                                    functions=inputs.functions, compiler=compiler)
                           for spec in inputs.functions}
         self.layer_artifact = build_layer(settings.app.lambda_architecture, settings.app.lambda_runtime,
                                           inputs.build_dir, compiler=compiler)
@@ -292,9 +293,10 @@ class AppStack(LayerStack):
 
     def __init__(self, scope: Construct, settings: WorkspaceSettings, kms_key_arn: str, data: DataOutputs,
                  network: NetworkOutputs | None, build_dir: Path = BUILD_DIR,
-                 functions: tuple[FunctionSpec, ...] = FUNCTIONS) -> None:
+                 functions: tuple[FunctionSpec, ...] = FUNCTIONS, source_root: Path = ROOT) -> None:
         super().__init__(scope, settings, "app")
-        app = AppLayer(self, "app", AppInputs(settings, kms_key_arn, data, network, build_dir, functions))
+        app = AppLayer(self, "app", AppInputs(settings, kms_key_arn, data, network, build_dir, functions,
+                                              source_root))
         self.outputs = app.outputs
         for name, function in app.functions.items():
             TerraformOutput(self, f"{name.replace('-', '_')}_function_name", value=function.function.function_name)

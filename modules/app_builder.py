@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from cdktf import App
 
 from modules.app import AppStack
@@ -11,26 +13,30 @@ from modules.config import WorkspaceSettings
 from modules.data import DataStack
 from modules.network import NetworkStack
 from modules.observability import ObservabilityStack
+from modules.packaging import ROOT
 from modules.security import SecurityStack
 
 
-def build_workspace(app: App, settings: WorkspaceSettings, functions: tuple[FunctionSpec, ...] = FUNCTIONS) -> None:
+def build_workspace(app: App, settings: WorkspaceSettings, functions: tuple[FunctionSpec, ...] = FUNCTIONS,
+                    source_root: Path = ROOT) -> None:
     """All layer stacks of one workspace; each layer reads the small typed outputs of the
-    layers before it, and cdktf turns them into cross-stack references."""
+    layers before it, and cdktf turns them into cross-stack references. `source_root`: where
+    the function zips' `handlers/` are read from (another checkout of the code)."""
     kms_key_arn = SecurityStack(app, settings).outputs.kms_key_arn
     network = NetworkStack(app, settings, kms_key_arn).outputs if settings.network.enabled else None
     data = DataStack(app, settings, kms_key_arn, functions).outputs
-    application = AppStack(app, settings, kms_key_arn, data, network, functions=functions).outputs
+    application = AppStack(app, settings, kms_key_arn, data, network, functions=functions,
+                           source_root=source_root).outputs
     ObservabilityStack(app, settings, kms_key_arn, data, application, functions)
 
 
 def build_app(workspaces: list[WorkspaceSettings], outdir: str | None = None,
-              functions: tuple[FunctionSpec, ...] = FUNCTIONS) -> App:
+              functions: tuple[FunctionSpec, ...] = FUNCTIONS, source_root: Path = ROOT) -> App:
     """The App for the given workspaces and functions (the catalog by default). `bootstrap`
     is built from the first one's account-level values (project, region, state bucket)."""
     app = App(outdir=outdir, skip_validation=False) if outdir else App()
     real = [s for s in workspaces if s.emulator_endpoint is None]
     BootstrapStack(app, (real or workspaces)[0])
     for settings in workspaces:
-        build_workspace(app, settings, functions)
+        build_workspace(app, settings, functions, source_root)
     return app
