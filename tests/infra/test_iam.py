@@ -383,8 +383,8 @@ def codedeploy_required_grants(synth, workspace: str) -> dict[Grant, str]:
     function and its `live` alias, the groups' rollback alarms, the pre-traffic hook."""
     stack = f"{workspace}-app"
     groups = synth.resources(stack, "aws_codedeploy_deployment_group").values()
-    functions = {cfg["function_name"]: f"${{aws_lambda_function.{unique_id(synth, stack, 'aws_lambda_function', path)}.arn}}"
-                 for path, cfg in synth.resources(stack, "aws_lambda_function").items()}
+    functions = {cfg["function_name"]: "${aws_lambda_function." + unique_id(synth, stack, "aws_lambda_function", path)
+                 + ".arn}" for path, cfg in synth.resources(stack, "aws_lambda_function").items()}
     data = synth.stack(stack)["data"]
     partition, caller = (next(uid for uid, cfg in data[dtype].items()
                               if cfg["//"]["metadata"]["path"].endswith(f"/app/{path}"))
@@ -406,9 +406,10 @@ def codedeploy_required_grants(synth, workspace: str) -> dict[Grant, str]:
 
 @pytest.mark.parametrize("workspace", WORKSPACES)
 def test_codedeploy_role_grants_exactly_what_deployments_need(synth, workspace):
-    policy = json.loads(synth.resource(f"{workspace}-app", "aws_iam_role_policy", "rollouts/service_policy")["policy"])
+    stack = f"{workspace}-app"
+    policy = json.loads(synth.resource(stack, "aws_iam_role_policy", "rollouts/service_policy")["policy"])
     assert role_problems("codedeploy", codedeploy_required_grants(synth, workspace), policy["Statement"]) == []
-    trust = json.loads(synth.resource(f"{workspace}-app", "aws_iam_role", "rollouts/service_role")["assume_role_policy"])
+    trust = json.loads(synth.resource(stack, "aws_iam_role", "rollouts/service_role")["assume_role_policy"])
     assert [s["Principal"] for s in trust["Statement"]] == [{"Service": "codedeploy.amazonaws.com"}]
 
 
@@ -419,5 +420,5 @@ def test_codedeploy_proof_reports_an_alias_of_another_function(synth):
     shift["Resource"] = [*shift["Resource"][1:], "arn:aws:lambda:us-west-2:123456789012:function:other:live"]
     problems = role_problems("codedeploy", codedeploy_required_grants(synth, "dev"), statements)
     assert any(p.startswith("missing: codedeploy: lambda:GetAlias") for p in problems)
-    assert any(p.startswith("unused: codedeploy: lambda:GetAlias on arn:aws:lambda:us-west-2:123456789012:function:other")
-               for p in problems)
+    other = "arn:aws:lambda:us-west-2:123456789012:function:other"
+    assert any(p.startswith(f"unused: codedeploy: lambda:GetAlias on {other}") for p in problems)
