@@ -708,6 +708,8 @@ def settings_for(workspace: str, environ: Mapping[str, str],
                  overrides: Mapping[str, Any] | None = None) -> WorkspaceSettings:
     """Build and validate one workspace's settings from its defaults, `overrides` (a
     partial settings dict merged over the defaults) and the environment."""
+    if workspace not in WORKSPACES:
+        raise ConfigError([f"workspace {workspace!r} is not a workspace; allowed: {', '.join(WORKSPACES)}"])
     project = environ.get("PROJECT_NAME") or DEFAULT_PROJECT
     region = environ.get("DEPLOY_REGION") or DEFAULT_REGION
     defaults = _deep_merge(_local_defaults() if workspace == "local" else _DEFAULTS[workspace], overrides or {})
