@@ -421,7 +421,15 @@ class DeploymentPreference(_Frozen):
     """How CodeDeploy moves a function's `live` alias to a new version, and why."""
 
     type: str
-    reason: str = Field(min_length=10)
+    reason: str
+
+    @field_validator("reason")
+    @classmethod
+    def _explained(cls, value: str) -> str:
+        if len(value.strip()) < 10:
+            raise ValueError(f"{value!r} does not say why; allowed: at least 10 characters saying why this "
+                             "preference fits the workspace")
+        return value
 
     @field_validator("type")
     @classmethod

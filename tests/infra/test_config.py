@@ -101,6 +101,15 @@ BAD_WORKSPACE_VALUES = [
     ({"data": {"billing_mode": "PROVISIONED"}}, "dev: data", "billing_mode PROVISIONED needs read_capacity",
      "allowed: PROVISIONED with both"),
     ({"kms_deletion_window_days": 3}, "dev: kms_deletion_window_days", "(value 3)", "allowed: 7 to 30"),
+    ({"rollout": {"api_function": {"type": "Canary10Percent5Min", "reason": "faster feedback in dev"}}},
+     "dev: rollout.api_function.type", "'Canary10Percent5Min'",
+     "allowed: AllAtOnce, Canary10Percent5Minutes, Canary10Percent10Minutes"),
+    ({"rollout": {"task_function": {"type": "Linear10PercentEvery1Minute", "reason": "faster feedback in dev"}}},
+     "dev: settings: rollout.task_function", "Linear10PercentEvery1Minute makes its last shift after 9 min",
+     "allowed: AllAtOnce or one of Canary10Percent15Minutes, Canary10Percent30Minutes, "
+     "Linear10PercentEvery2Minutes"),
+    ({"rollout": {"api_function": {"type": "AllAtOnce", "reason": "no"}}}, "dev: rollout.api_function.reason",
+     "'no'", "allowed: at least 10 characters"),
 ]
 
 
@@ -140,6 +149,10 @@ def test_defaults_differ_per_workspace_as_documented():
     assert settings["prod"].network.nat_gateway_count == settings["prod"].network.az_count == 3
     assert settings["dev"].app.log_level == "DEBUG"
     assert all(s.xray_tracing for s in settings.values())
+    assert [settings[w].rollout.api_function.type for w in WORKSPACES] == [
+        "AllAtOnce", "AllAtOnce", "Canary10Percent15Minutes", "Canary10Percent15Minutes"]
+    assert [settings[w].rollout.task_function.config_name for w in ("dev", "prod")] == [
+        "CodeDeployDefault.LambdaAllAtOnce", "CodeDeployDefault.LambdaLinear10PercentEvery2Minutes"]
 
 
 def test_local_is_dev_minus_listed_differences():
