@@ -27,8 +27,12 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from handlers.shared.constants import DEFAULT_LOCAL_API_PORT
+
+if TYPE_CHECKING:
+    from localmode.deploy import LocalDeployer
 
 ROOT = Path(__file__).resolve().parent.parent
 # The running instance's files and the local synth; LOCAL_STATE_DIR moves them (tests).
@@ -235,14 +239,14 @@ def down() -> int:
     return 0
 
 
-def destroy() -> int:
-    """Destroy every local stack in the running emulator, then stop local mode."""
+def _on_running(what: str, work: Callable[[LocalDeployer], int]) -> int:
+    """Run `work` with a deployer on the running local mode's emulator; the exit code (an
+    `error:` line naming the problem when local mode is not running or a step fails)."""
     from localmode.deploy import DeployError, LocalDeployer
     from localmode.startup import EmulatorError, endpoint_from_environment
 
-    pid = running_pid()
-    if pid is None:
-        print("error: local mode is not running: nothing to destroy (`make up` starts it)", file=sys.stderr)
+    if running_pid() is None:
+        print(f"error: local mode is not running: nothing to {what} (`make up` starts it)", file=sys.stderr)
         return EXIT_FAILED
     try:
         host, port = endpoint_from_environment()
@@ -251,40 +255,34 @@ def destroy() -> int:
         return EXIT_BAD_INPUT
     deployer = LocalDeployer(LocalSettings(host, port, 0).endpoint, STATE_DIR / "cdktf.out", log=say)
     try:
-        deployer.destroy()
+        return work(deployer)
     except DeployError as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_FAILED
     finally:
         deployer.close()
-    say("destroyed every local stack")
-    return down()
+
+
+def destroy() -> int:
+    """Destroy every local stack in the running emulator, then stop local mode."""
+    def work(deployer: LocalDeployer) -> int:
+        deployer.destroy()
+        say("destroyed every local stack")
+        return 0
+
+    code = _on_running("destroy", work)
+    return code if code else down()
 
 
 def redeploy() -> int:
     """Apply the current code to the running local mode: synth, Terraform on every `local-*`
     stack, then the rollout (CodeDeploy with the pre-traffic hook; 1 when it rolled back)."""
-    from localmode.deploy import DeployError, LocalDeployer
-    from localmode.startup import EmulatorError, endpoint_from_environment
-
-    if running_pid() is None:
-        print("error: local mode is not running: nothing to redeploy into (`make up` starts it)", file=sys.stderr)
-        return EXIT_FAILED
-    try:
-        host, port = endpoint_from_environment()
-    except EmulatorError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    deployer = LocalDeployer(LocalSettings(host, port, 0).endpoint, STATE_DIR / "cdktf.out", log=say)
-    try:
+    def work(deployer: LocalDeployer) -> int:
         deployer.synth()
         deployer.reapply()
         return deployer.roll_out()
-    except DeployError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return EXIT_FAILED
-    finally:
-        deployer.close()
+
+    return _on_running("redeploy into", work)
 
 
 COMMANDS: dict[str, Callable[[], int]] = {"down": down, "destroy": destroy, "redeploy": redeploy}
