@@ -182,6 +182,7 @@ from localmode.api_server import ApiServer, Gateway, repository_routes
 
 deploy.LocalDeployer.synth = lambda self: None
 deploy.LocalDeployer.apply = lambda self: None
+deploy.LocalDeployer.roll_out = lambda self: 0
 
 def start(endpoint, *, api_port, **kwargs):
     gateway = Gateway(invoke=lambda event: {"statusCode": 200, "body": "{}"}, routes=repository_routes(), api_key="k")
