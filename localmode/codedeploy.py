@@ -222,6 +222,37 @@ def _deployments_report_their_outcome(deployments: LambdaDeployments) -> Callabl
     return undo
 
 
+def own_account(backend: CodeDeployBackend, arn: str) -> str:
+    """``arn`` with the backend's account when it names none (``arn:aws:codedeploy:<region>::...``)."""
+    parts = arn.split(":", 5)
+    if len(parts) == 6 and parts[2] == "codedeploy" and not parts[4]:
+        parts[4] = backend.account_id
+    return ":".join(parts)
+
+
+def _tags_by_arn_without_account() -> Callable[[], None]:
+    # The provider builds the ARN it tags and lists tags by from its account ID, which it does not
+    # look up in local mode (`skip_requesting_account_id`): `arn:aws:codedeploy:<region>::application:<name>`.
+    # Read as the caller's own account, so tags set at creation are found again (no drift in `plan`).
+    originals = {name: getattr(CodeDeployBackend, name)
+                 for name in ("list_tags_for_resource", "tag_resource", "untag_resource")}
+
+    def with_own_account(original: Callable[..., Any]) -> Callable[..., Any]:
+        def method(backend: CodeDeployBackend, arn: str, *args: Any) -> Any:
+            return original(backend, own_account(backend, arn), *args)
+
+        return method
+
+    for name, original in originals.items():
+        setattr(CodeDeployBackend, name, with_own_account(original))
+
+    def undo() -> None:
+        for name, original in originals.items():
+            setattr(CodeDeployBackend, name, original)
+
+    return undo
+
+
 def _lambda_deployments_run(deployments: LambdaDeployments) -> Callable[[], None]:
     original = CodeDeployBackend.create_deployment
 
@@ -249,7 +280,7 @@ def install(*, hook_timeout_seconds: float = DEFAULT_HOOK_TIMEOUT_SECONDS) -> Ca
     deployments = LambdaDeployments(hook_timeout_seconds)
     undos = [_add_operations({**_OPERATIONS, **_deployment_operations(deployments)}),
              _groups_report_their_alarms(), _deployments_report_their_outcome(deployments),
-             _lambda_deployments_run(deployments)]
+             _tags_by_arn_without_account(), _lambda_deployments_run(deployments)]
     _active = deployments
 
     def uninstall() -> None:

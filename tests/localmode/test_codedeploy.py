@@ -258,6 +258,20 @@ def test_update_application_renames_it_with_its_groups_and_tags(cd: Any, deploym
     assert error_code(lambda: cd.get_application(applicationName=old)) == "ApplicationDoesNotExistException"
 
 
+def test_tags_are_found_by_an_arn_without_the_account(cd: Any) -> None:
+    # The provider builds the ARN from an account ID it does not look up in local mode.
+    application = unique("tagged-app")
+    cd.create_application(applicationName=application, computePlatform="Lambda", tags=[{"Key": "k", "Value": "v"}])
+    arn = f"arn:aws:codedeploy:{REGION}::application:{application}"
+
+    cd.tag_resource(ResourceArn=arn, Tags=[{"Key": "added", "Value": "yes"}])
+    cd.untag_resource(ResourceArn=arn, TagKeys=["k"])
+
+    assert cd.list_tags_for_resource(ResourceArn=arn)["Tags"] == [{"Key": "added", "Value": "yes"}]
+    assert cd.list_tags_for_resource(ResourceArn=arn.replace("::", f":{ACCOUNT}:"))["Tags"] \
+        == [{"Key": "added", "Value": "yes"}]
+
+
 # --- Lambda deployments ---------------------------------------------------------------------------------
 
 
@@ -461,3 +475,4 @@ def test_stopping_the_emulator_undoes_every_codedeploy_patch() -> None:
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == ["running: True 7.5", "stopped: False True"]
+
