@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -54,6 +55,8 @@ def _validate(codedeploy, deployment_id, execution_id):
         FunctionName=function["Properties"]["Name"], Qualifier=function["Properties"]["TargetVersion"],
         Payload=b"{}", ClientContext=base64.b64encode(json.dumps({"custom": custom}).encode()).decode())
     answer = json.loads(response["Payload"].read())
+    with open(os.environ["HOOK_LOG"], "a") as log:  # what the test reads to know the hook ran
+        log.write(json.dumps({"deployment": deployment_id, "answer": answer}) + "\\n")
     good = "FunctionError" not in response and answer == {"answer": os.environ["EXPECTED_ANSWER"], "custom": custom}
     return "Succeeded" if good else "Failed"
 
@@ -93,14 +96,26 @@ def cd(deployment: Deployment) -> Any:
 
 
 @pytest.fixture(scope="module")
-def hooks(deployment: Deployment) -> dict[str, str]:
+def hook_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the validate hook writes what the target version answered it."""
+    return tmp_path_factory.mktemp("hooks") / "validated.jsonl"
+
+
+@pytest.fixture(scope="module")
+def hooks(deployment: Deployment, hook_log: Path) -> dict[str, str]:
     """Hook functions by mode: validate (the real hook's job), fail, raise, silent, slow."""
     code, names = code_zip(HOOK_FILES), {}
     for mode in ("validate", "fail", "raise", "silent", "slow"):
         deployment.create_function(f"hook-{mode}", "lm_hooks.hook.lambda_handler",
-                                   {"HOOK_MODE": mode, "EXPECTED_ANSWER": "two"}, code=code)
+                                   {"HOOK_MODE": mode, "EXPECTED_ANSWER": "two", "HOOK_LOG": str(hook_log)}, code=code)
         names[mode] = f"{PREFIX}-hook-{mode}"
     return names
+
+
+def validated(hook_log: Path, deployment_id: str) -> list[dict[str, Any]]:
+    """What the target version answered the validate hook of a deployment."""
+    entries = [json.loads(line) for line in hook_log.read_text().splitlines()] if hook_log.exists() else []
+    return [entry["answer"] for entry in entries if entry["deployment"] == deployment_id]
 
 
 @pytest.fixture
@@ -276,7 +291,8 @@ def test_tags_are_found_by_an_arn_without_the_account(cd: Any) -> None:
 
 
 def test_a_hook_that_validates_the_target_and_reports_succeeded_moves_the_alias(
-        cd: Any, deployment: Deployment, hooks: dict[str, str], target: str, group: Callable[..., str]) -> None:
+        cd: Any, deployment: Deployment, hooks: dict[str, str], target: str, group: Callable[..., str],
+        hook_log: Path) -> None:
     name = group(rollback_events=["DEPLOYMENT_FAILURE"])
     started = time.monotonic()
 
@@ -285,6 +301,9 @@ def test_a_hook_that_validates_the_target_and_reports_succeeded_moves_the_alias(
 
     # The hook's own Invoke of version 2 ran nested: waiting for the lock it holds would have timed out.
     assert info["status"] == "Succeeded", info.get("errorInformation")
+    [answer] = validated(hook_log, deployment_id)
+    assert answer["answer"] == "two"
+    assert answer["custom"]["DeploymentId"] == deployment_id
     assert time.monotonic() - started < 15
     assert live_answer(deployment, target) == ("2", "two")
     assert info["startTime"] <= info["completeTime"]
