@@ -8,15 +8,17 @@ the handlers in the process that hosts moto. Starting an :class:`Emulator`
   states call Lambda through the Invoke API at ``localhost:$MOTO_PORT``, so ``MOTO_PORT`` is set to
   the server's port) and keeps moto's Docker Lambda backend selected (``{"lambda": {"use_docker": True}}``:
   the "simple" backend would answer invocations without calling ``LambdaFunction.invoke``);
-* installs the in-process Lambda runtime and the DynamoDB stream delivery (:mod:`localmode.stream_mapping`).
+* installs the in-process Lambda runtime, the DynamoDB stream delivery (:mod:`localmode.stream_mapping`)
+  and CodeDeploy's missing operations and Lambda deployments (:mod:`localmode.codedeploy`; a hook must
+  report within ``hook_timeout_seconds``, ``--hook-timeout`` on the command line).
 
 moto's state and configuration are process-wide, so there is one running emulator per process (a second
 ``start`` is refused) and each start begins with an empty AWS (moto's backends are reset: resources of an
 earlier emulator in the same process would otherwise reappear). Stopping it restores the configuration
 and frees the port.
 
-CLI: ``python -m localmode.emulator [--host 127.0.0.1] [--port 4566] [--api-port 8080]`` runs in the
-foreground until Ctrl-C. With ``--api-port`` it also serves the API (see :mod:`localmode.runtime`) as
+CLI: ``python -m localmode.emulator [--host 127.0.0.1] [--port 4566] [--api-port 8080] [--hook-timeout 120]``
+runs in the foreground until Ctrl-C. With ``--api-port`` it also serves the API (see :mod:`localmode.runtime`) as
 soon as Terraform has deployed the API function and its key.
 """
 
@@ -34,7 +36,7 @@ from moto.core.config import default_user_config
 from moto.moto_api._internal.models import moto_api_backend
 from moto.server import ThreadedMotoServer
 
-from localmode import lambda_runtime, moto_extensions, stream_mapping
+from localmode import codedeploy, lambda_runtime, moto_extensions, stream_mapping
 from localmode.startup import DEFAULT_ENDPOINT, EmulatorError, endpoint_from_environment, stop_event_on_signals
 
 __all__ = ["DEFAULT_ENDPOINT", "Emulator", "EmulatorError", "endpoint_from_environment", "stop_event_on_signals"]
@@ -48,8 +50,9 @@ class Emulator:
     _running: Emulator | None = None  # the one emulator of this process (moto's state is process-wide)
 
     def __init__(self, host: str = "127.0.0.1", port: int = urlsplit(DEFAULT_ENDPOINT).port or 4566, *,
-                 verbose: bool = False) -> None:
+                 verbose: bool = False, hook_timeout_seconds: float = codedeploy.DEFAULT_HOOK_TIMEOUT_SECONDS) -> None:
         self.host, self.port, self.verbose = host, port, verbose
+        self.hook_timeout_seconds = hook_timeout_seconds
         self._server: ThreadedMotoServer | None = None
         self._undo: list[Callable[[], None]] = []
 
@@ -92,6 +95,7 @@ class Emulator:
         self._undo.append(moto_extensions.install())
         self._undo.append(lambda_runtime.install(self.endpoint))
         self._undo.append(stream_mapping.install())
+        self._undo.append(codedeploy.install(hook_timeout_seconds=self.hook_timeout_seconds))
 
     def stop(self) -> None:
         """Stop the server (the port is free on return) and undo every hook."""
@@ -150,10 +154,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default=host, help=f"address to bind (default {host})")
     parser.add_argument("--port", type=int, default=port, help=f"port to bind (default {port})")
     parser.add_argument("--api-port", type=int, help="also serve the API here once it is deployed")
+    parser.add_argument("--hook-timeout", type=float, default=codedeploy.DEFAULT_HOOK_TIMEOUT_SECONDS,
+                        help="seconds a CodeDeploy hook has to report its status (default %(default)g)")
     parser.add_argument("--verbose", action="store_true", help="log every emulator request")
     args = parser.parse_args(argv)
     stopped = stop_event_on_signals()
-    with Emulator(args.host, args.port, verbose=args.verbose) as emulator:
+    with Emulator(args.host, args.port, verbose=args.verbose, hook_timeout_seconds=args.hook_timeout) as emulator:
         print(f"AWS emulator on {emulator.endpoint} (Ctrl-C to stop)", flush=True)
         api = None
         if args.api_port is not None:

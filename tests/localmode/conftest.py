@@ -7,14 +7,16 @@ key) without Terraform: these tests cover the local-mode runtime, not the infras
 
 from __future__ import annotations
 
+import functools
 import importlib
 import io
 import json
 import sys
 import time
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -23,6 +25,7 @@ import pytest
 from localmode import runtime, stream_mapping
 from localmode.emulator import Emulator
 
+REPO_ROOT = Path(__file__).resolve().parents[2]
 REGION = "us-west-2"
 ACCOUNT = "123456789012"
 PREFIX = "serverless-app-local"
@@ -34,12 +37,37 @@ ASYNC_ERRORS = ["Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.
                 "Lambda.TooManyRequestsException"]
 
 
-def dummy_zip() -> bytes:
-    """Lambda code: local mode imports the repository's handlers, never the zip."""
+def code_zip(files: Mapping[str, str | bytes]) -> bytes:
+    """A Lambda zip holding ``path -> content``: local mode imports the handler from it."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("README.txt", "local mode runs the repository's code")
+        for name, content in sorted(files.items()):
+            archive.writestr(name, content)
     return buffer.getvalue()
+
+
+def dummy_zip() -> bytes:
+    """A placeholder zip without code, for functions the tests never invoke (an invocation would fail
+    with ``Runtime.ImportModuleError``, as on AWS)."""
+    return code_zip({"README.txt": "no code"})
+
+
+@functools.cache
+def repository_handlers_zip() -> bytes:
+    """The repository's ``handlers`` package as a function zip holds it (sources only)."""
+    sources = sorted(path for path in (REPO_ROOT / "handlers").rglob("*.py") if "__pycache__" not in path.parts)
+    return code_zip({path.relative_to(REPO_ROOT).as_posix(): path.read_bytes() for path in sources})
+
+
+def probe_zip() -> bytes:
+    """The probe package ``lm_probe`` (see :data:`PROBE_FILES`) as a function zip."""
+    return code_zip({f"lm_probe/{name}": text.lstrip() for name, text in PROBE_FILES.items()})
+
+
+def handler_zip(handler: str) -> bytes:
+    """The code a function with ``handler`` is deployed with: the repository's handlers or the probe."""
+    package = handler.split(".", 1)[0]
+    return repository_handlers_zip() if package == "handlers" else probe_zip()
 
 
 def workflow_definition(task_arns: dict[str, str]) -> dict[str, Any]:
@@ -103,15 +131,16 @@ class Deployment:
         return str(table.get("LatestStreamArn", ""))
 
     def create_function(self, short: str, handler: str, environment: dict[str, str], *,
-                        name: str | None = None, timeout: int = 30) -> str:
-        """A function + version + ``live`` alias, like the product's function helper; returns the alias ARN."""
+                        name: str | None = None, timeout: int = 30, code: bytes | None = None) -> str:
+        """A function + version + ``live`` alias, like the product's function helper; returns the alias ARN.
+        The code is ``code``, else the package of ``handler`` (:func:`handler_zip`)."""
         function_name = name or f"{PREFIX}-{short}"
         variables = {"POWERTOOLS_SERVICE_NAME": short, "POWERTOOLS_METRICS_NAMESPACE": "serverless-app",
                      "POWERTOOLS_LOG_LEVEL": "WARNING", **environment}
         function = self.client("lambda").create_function(
             FunctionName=function_name, Runtime="python3.13", Role=self.role_arn, Handler=handler,
-            Code={"ZipFile": dummy_zip()}, Timeout=timeout, MemorySize=256, Publish=True,
-            Environment={"Variables": variables})
+            Code={"ZipFile": code if code is not None else handler_zip(handler)}, Timeout=timeout, MemorySize=256,
+            Publish=True, Environment={"Variables": variables})
         alias = self.client("lambda").create_alias(FunctionName=function_name, Name="live",
                                                    FunctionVersion=function["Version"])
         self.aliases[short] = alias["AliasArn"]

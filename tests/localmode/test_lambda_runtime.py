@@ -6,13 +6,16 @@ import json
 import os
 import sys
 import time
+from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from moto.awslambda.models import lambda_backends
 
 from localmode.api_server import Gateway, RouteTable, repository_routes
-from localmode.lambda_runtime import FunctionConfig, LocalLambdaRuntime
-from tests.localmode.conftest import ACCOUNT, IDEMPOTENCY_TABLE, REGION, TABLE, Deployment
+from localmode.lambda_runtime import CodeCache, FunctionConfig, LocalLambdaRuntime, running_hook
+from tests.localmode.conftest import ACCOUNT, IDEMPOTENCY_TABLE, PREFIX, REGION, TABLE, Deployment, code_zip, dummy_zip
 
 ENDPOINT = "http://127.0.0.1:1"  # never called by the probe handler
 
@@ -196,3 +199,132 @@ def test_repository_routes_are_the_route_table() -> None:
     assert isinstance(routes, RouteTable)
     assert routes.match("/items/abc") == ("/items/{id}", {"id": "abc"})
     assert routes.is_public("GET", "/health")
+
+
+# --- the deployed code of the version invoked ---------------------------------------------------------
+
+
+def answer_zip(answer: str) -> bytes:
+    """Code of a function that answers ``answer``: a package that exists only in this zip."""
+    return code_zip({"lm_versions/__init__.py": "", "lm_versions/app.py": f"""
+def lambda_handler(event, context):
+    return {{"answer": {answer!r}, "version": context.function_version}}
+"""})
+
+
+def test_each_version_runs_the_code_it_was_published_with(deployment: Deployment) -> None:
+    lam = deployment.client("lambda")
+    alias = deployment.create_function("versions", "lm_versions.app.lambda_handler", {}, code=answer_zip("one"))
+    lam.update_function_code(FunctionName=f"{PREFIX}-versions", ZipFile=answer_zip("two"))
+    second = lam.publish_version(FunctionName=f"{PREFIX}-versions")["Version"]
+
+    first_answer, _ = invoke(deployment, f"{PREFIX}-versions", {}, Qualifier="1")
+    second_answer, _ = invoke(deployment, f"{PREFIX}-versions", {}, Qualifier=second)
+    live_answer, _ = invoke(deployment, alias, {})
+
+    assert first_answer == {"answer": "one", "version": "1"}
+    assert second_answer == {"answer": "two", "version": second}
+    assert live_answer == first_answer  # the alias still names version 1
+
+
+def test_a_zip_without_the_handlers_module_fails_as_on_aws(deployment: Deployment) -> None:
+    # The repository has handlers/api/app.py; a function whose zip does not must not run it.
+    alias = deployment.create_function("no-code", "handlers.api.app.lambda_handler", {}, code=dummy_zip())
+
+    response, error = invoke(deployment, alias, api_event("GET", "/health"))
+
+    assert error == "Unhandled"
+    assert response["errorType"] == "Runtime.ImportModuleError"
+    assert "handlers.api.app" in response["errorMessage"]
+
+
+def test_the_code_cache_extracts_once_and_is_removed(tmp_path: Path) -> None:
+    cache = CodeCache()
+    function = SimpleNamespace(code_bytes=answer_zip("cached"), code_digest="abc123")
+
+    root = cache.root_for(function)  # type: ignore[arg-type]
+    (Path(root) / "marker").write_text("kept")
+    again = cache.root_for(function)  # type: ignore[arg-type]
+    cache.remove()
+
+    assert again == root
+    assert not cache.directory.exists()
+
+
+# --- nested invocations: a running hook's synchronous Invoke ------------------------------------------
+
+CALLER_FILES = {
+    "lm_nesting/__init__.py": "",
+    "lm_nesting/caller.py": """
+import base64
+import json
+import os
+
+import boto3
+
+
+def lambda_handler(event, context):
+    custom = {"DeploymentId": "d-TEST", "LifecycleEventHookExecutionId": event["execution_id"]}
+    response = boto3.client("lambda").invoke(
+        FunctionName=event["target"], Payload=b"{}",
+        ClientContext=base64.b64encode(json.dumps({"custom": custom}).encode()).decode())
+    return {"answer": json.loads(response["Payload"].read()), "error": response.get("FunctionError"),
+            "caller_setting": os.environ.get("NESTING_SETTING")}
+""",
+    "lm_nesting/target.py": """
+import os
+
+
+def lambda_handler(event, context):
+    return {"custom": context.client_context.custom, "target_setting": os.environ.get("NESTING_SETTING")}
+""",
+}
+
+
+@pytest.fixture(scope="module")
+def nesting(deployment: Deployment) -> dict[str, str]:
+    """A caller that invokes a target synchronously with a hook's ClientContext, and that target
+    (timeout 1 s, so waiting for the lock fails fast)."""
+    code = code_zip(CALLER_FILES)
+    return {
+        "caller": deployment.create_function("nesting-caller", "lm_nesting.caller.lambda_handler",
+                                             {"NESTING_SETTING": "caller"}, code=code),
+        "target": deployment.create_function("nesting-target", "lm_nesting.target.lambda_handler",
+                                             {"NESTING_SETTING": "target"}, code=code, timeout=1),
+    }
+
+
+def invoke_in_process(function: str, event: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
+    """Invoke through moto's Lambda backend in this thread, as the emulator's CodeDeploy does."""
+    headers: dict[str, str] = {}
+    payload = lambda_backends[ACCOUNT][REGION].invoke(function, None, json.dumps(event).encode(), {}, headers)
+    return json.loads(payload or b"null"), headers.get("x-amz-function-error")
+
+
+def test_a_running_hooks_invoke_naming_its_execution_runs_nested(nesting: dict[str, str]) -> None:
+    started = time.monotonic()
+    with running_hook("execution-1"):
+        response, error = invoke_in_process(nesting["caller"], {"target": nesting["target"],
+                                                                "execution_id": "execution-1"})
+
+    assert error is None
+    assert response["error"] is None, response
+    assert response["answer"]["custom"] == {"DeploymentId": "d-TEST", "LifecycleEventHookExecutionId": "execution-1"}
+    assert response["answer"]["target_setting"] == "target"
+    assert response["caller_setting"] == "caller"  # the caller's environment is back after the nested call
+    assert time.monotonic() - started < 5
+    assert os.environ.get("NESTING_SETTING") is None
+
+
+@pytest.mark.parametrize(("running", "named"), [("execution-1", "execution-2"), (None, "execution-1")])
+def test_any_other_invoke_still_waits_for_the_lock(nesting: dict[str, str], running: str | None,
+                                                   named: str) -> None:
+    event = {"target": nesting["target"], "execution_id": named}
+    if running is None:
+        response, _ = invoke_in_process(nesting["caller"], event)
+    else:
+        with running_hook(running):
+            response, _ = invoke_in_process(nesting["caller"], event)
+
+    assert response["error"] == "Unhandled"
+    assert response["answer"]["errorType"] == "Sandbox.Timedout"  # it waited for the caller, which held the lock
