@@ -9,6 +9,7 @@ Each variant is the product's own code with one handler edited, in a copy of `ha
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from collections.abc import Callable
@@ -98,6 +99,11 @@ def test_a_changed_handler_reaches_traffic_through_codedeploy(local_backend: Loc
         assert {group for group, ids in new.items() if ids} == {API}, new
         info = local_backend.client("codedeploy").get_deployment(deploymentId=new[API][0])["deploymentInfo"]
         assert info["status"] == "Succeeded"
+        # The emulator's CodeDeploy fails a deployment whose hook does not report Succeeded
+        # (tests/localmode/test_codedeploy.py), so Succeeded means the hook checked version 2.
+        appspec = json.loads(info["revision"]["appSpecContent"]["content"])
+        assert appspec["Hooks"] == [{"BeforeAllowTraffic": f"{PROJECT}-{WORKSPACE}-pre-traffic"}]
+        assert appspec["Resources"][0]["api"]["Properties"]["TargetVersion"] == published[API][1]
         assert any("1 shifted" in line and "0 rolled back" in line for line in lines), lines
 
         assert local_backend.request("GET", "/health").json()["checks"] == {"table": "ok", "rollout": "ok"}
@@ -130,6 +136,8 @@ def test_a_handler_failing_its_smoke_check_is_rolled_back(local_backend: LocalBa
         info = local_backend.client("codedeploy").get_deployment(deploymentId=failed)["deploymentInfo"]
         assert info["status"] == "Failed"
         assert info["errorInformation"]["code"] == "HOOK_EXECUTION_FAILURE"
+        assert "pre-traffic" in info["errorInformation"]["message"]
+        assert "reported Failed" in info["errorInformation"]["message"], "the hook ran and refused the version"
         assert info["rollbackInfo"]["rollbackDeploymentId"]
         assert any("0 shifted" in line and "1 rolled back" in line for line in lines), lines
 
