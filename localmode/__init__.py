@@ -2,8 +2,9 @@
 
 Terraform deploys the ``local`` workspace into a moto server; moto cannot run Lambda code without
 Docker, so this package runs the emulator in-process and executes every Lambda invocation in that
-process, with the handler code of this repository. Nothing here describes infrastructure: what runs is
-what Terraform deployed (handler strings, environment variables, aliases, state machine, mappings).
+process, with the code of the function version invoked (its deployed zip). Nothing here describes
+infrastructure: what runs is what Terraform deployed (code, handler strings, environment variables,
+aliases, state machine, mappings, CodeDeploy groups).
 
 Modules
 =======
@@ -12,6 +13,8 @@ Modules
 ``lambda_runtime``  moto's Lambda invocations -> the deployed ``handler`` in-process (per-function
                     module isolation, Lambda error payloads).
 ``stream_mapping``  DynamoDB stream -> Lambda mappings delivered asynchronously with partial batch failures.
+``codedeploy``      CodeDeploy operations moto lacks; Lambda deployments run by ``lambda_deployment``
+                    (hooks, alarms, the alias moved at once, rollbacks); ``codedeploy.wait_idle()`` (tests).
 ``api_server``      API Gateway REST proxy (payload 1.0) on localhost with API key enforcement.
 ``runtime``         :func:`~localmode.runtime.start`: serve the deployed API.
 

@@ -13,7 +13,10 @@ Errors are AWS's (``DeploymentDoesNotExistException``, ``InvalidLifecycleEventHo
 ``LifecycleEventAlreadyCompletedException``...; API reference, PutLifecycleEventHookExecutionStatus:
 https://docs.aws.amazon.com/codedeploy/latest/APIReference/API_PutLifecycleEventHookExecutionStatus.html).
 Deleting what does not exist succeeds, as DeleteApplication and DeleteDeploymentGroup list no
-"does not exist" error.
+"does not exist" error. One accommodation AWS never needs: the provider builds the ARN it tags an
+application or group by from an account ID it does not look up in local mode
+(``skip_requesting_account_id``), ``arn:aws:codedeploy:<region>::application:<name>``; an ARN without
+an account is read as the caller's own, so tags set at creation are found again and ``plan`` is clean.
 """
 
 from __future__ import annotations
@@ -85,6 +88,8 @@ def _update_application(self: CodeDeployResponse) -> EmptyResult:
         backend.applications[new] = backend.applications.pop(old)
         backend.deployment_groups[new] = backend.deployment_groups.pop(old, {})
         _move_tags(backend, f"application:{old}", f"application:{new}")
+        for group in backend.deployment_groups[new]:  # a group's ARN names its application
+            _move_tags(backend, f"deploymentgroup:{old}/{group}", f"deploymentgroup:{new}/{group}")
     return EmptyResult()
 
 

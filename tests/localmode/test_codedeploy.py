@@ -262,7 +262,8 @@ def test_delete_deployment_group_then_application_as_the_provider_does(cd: Any, 
 def test_update_application_renames_it_with_its_groups_and_tags(cd: Any, deployment: Deployment) -> None:
     old, new, arn = unique("old-app"), unique("new-app"), f"arn:aws:codedeploy:{REGION}:{ACCOUNT}:application:"
     cd.create_application(applicationName=old, computePlatform="Lambda", tags=[{"Key": "k", "Value": "v"}])
-    cd.create_deployment_group(applicationName=old, deploymentGroupName="g", serviceRoleArn=deployment.role_arn)
+    cd.create_deployment_group(applicationName=old, deploymentGroupName="g", serviceRoleArn=deployment.role_arn,
+                               tags=[{"Key": "group", "Value": "g"}])
 
     cd.update_application(applicationName=old, newApplicationName=new)
 
@@ -270,6 +271,8 @@ def test_update_application_renames_it_with_its_groups_and_tags(cd: Any, deploym
     assert cd.get_deployment_group(applicationName=new, deploymentGroupName="g")["deploymentGroupInfo"][
         "applicationName"] == new
     assert cd.list_tags_for_resource(ResourceArn=arn + new)["Tags"] == [{"Key": "k", "Value": "v"}]
+    group_arn = f"arn:aws:codedeploy:{REGION}:{ACCOUNT}:deploymentgroup:{new}/g"
+    assert cd.list_tags_for_resource(ResourceArn=group_arn)["Tags"] == [{"Key": "group", "Value": "g"}]
     assert error_code(lambda: cd.get_application(applicationName=old)) == "ApplicationDoesNotExistException"
 
 

@@ -32,6 +32,7 @@ provider "aws" {
   skip_credentials_validation = true
   skip_metadata_api_check     = true
   skip_requesting_account_id  = true
+  max_retries                 = 1 # an operation the emulator lacks fails at once instead of retrying for minutes
   endpoints {
     codedeploy = "%(endpoint)s"
     iam        = "%(endpoint)s"

@@ -238,16 +238,19 @@ def test_a_zip_without_the_handlers_module_fails_as_on_aws(deployment: Deploymen
     assert "handlers.api.app" in response["errorMessage"]
 
 
-def test_the_code_cache_extracts_once_and_is_removed(tmp_path: Path) -> None:
+def test_the_code_cache_extracts_once_and_is_removed() -> None:
     cache = CodeCache()
     function = SimpleNamespace(code_bytes=answer_zip("cached"), code_digest="abc123")
 
     root = cache.root_for(function)  # type: ignore[arg-type]
     (Path(root) / "marker").write_text("kept")
     again = cache.root_for(function)  # type: ignore[arg-type]
+    extracted = sorted(path.relative_to(root).as_posix() for path in Path(root).rglob("*.py"))
+    marker_kept = (Path(again) / "marker").exists()
     cache.remove()
 
-    assert again == root
+    assert again == root and marker_kept  # not extracted a second time
+    assert extracted == ["lm_versions/__init__.py", "lm_versions/app.py"]
     assert not cache.directory.exists()
 
 
