@@ -31,7 +31,6 @@ from modules.api_http import HttpApi
 from modules.api_rest import RestApi
 from modules.base_stack import LayerStack
 from modules.bytecode import compiler_for
-from modules.codedeploy import RolloutInputs, Rollouts
 from modules.catalog import (
     ALLOWED_ORIGINS,
     DEPLOYMENT_APPLICATION_NAME,
@@ -59,6 +58,7 @@ from modules.catalog import (
     triggered_by,
     triggers_of,
 )
+from modules.codedeploy import RolloutInputs, Rollouts
 from modules.config import WorkspaceSettings
 from modules.data import DataOutputs
 from modules.function import CodeLocation, Function, FunctionOptions
