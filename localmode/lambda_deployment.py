@@ -172,7 +172,7 @@ class LambdaDeployments:
         self.hook_timeout_seconds = hook_timeout_seconds
         self.records: dict[str, DeploymentRecord] = {}
         self.lock = threading.Lock()  # hook and stop state, written by API threads and the worker
-        self._stopping = threading.Event()
+        self.stopping = threading.Event()
         self._queue: queue.Queue[tuple[CodeDeployBackend, DeploymentInfo] | None] = queue.Queue()
         self._worker = threading.Thread(target=self._run, name="codedeploy-lambda", daemon=True)
         self._worker.start()
@@ -236,7 +236,8 @@ class LambdaDeployments:
 
     def shutdown(self) -> None:
         """Fail the hooks still waited for, leave queued deployments as they are, stop the worker."""
-        self._stopping.set()
+        with self.lock:  # a hook registers under the lock: it is either settled below or never started
+            self.stopping.set()
         for record in list(self.records.values()):
             for execution in list(record.hooks.values()):
                 self.settle(execution, "Failed", "the emulator stopped")
@@ -246,7 +247,7 @@ class LambdaDeployments:
     def _run(self) -> None:
         while (item := self._queue.get()) is not None:
             try:
-                if not self._stopping.is_set():
+                if not self.stopping.is_set():
                     LambdaDeployment(self, *item).carry_out()
             except Exception:
                 LOG.exception("Lambda deployment %s failed in the emulator", item[1].deployment_id)
@@ -354,7 +355,10 @@ class LambdaDeployment:
         for function in spec.hook_functions(event):
             self._check_stop()
             execution = HookExecution(str(uuid.uuid4()), event, function)
-            self.record.hooks[execution.execution_id] = execution
+            with self.owner.lock:
+                if self.owner.stopping.is_set():
+                    raise DeploymentFailure("INTERNAL_ERROR", "The emulator stopped during the deployment.")
+                self.record.hooks[execution.execution_id] = execution
             threading.Thread(target=self._invoke_hook, args=(execution,), name=f"hook-{function}",
                              daemon=True).start()
             if not execution.settled.wait(self.owner.hook_timeout_seconds):
