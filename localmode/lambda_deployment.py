@@ -292,16 +292,15 @@ class LambdaDeployment:
 
     def carry_out_rollback(self, spec: AppSpec) -> str:
         """Carry out this rollback deployment: the alias to ``spec``'s target version, no hooks, no
-        alarms; return its final status."""
+        alarms; return the status to finish it with (the caller first notes it on the deployment
+        rolled back, so whoever sees the rollback finished also sees that note)."""
         _start(self.deployment)
         try:
             self._check_target(spec)
             self._move_alias(spec, spec.target_version)
         except DeploymentFailure as failure:
             self.record.error = failure.error_information()
-            _finish(self.deployment, "Failed")
             return "Failed"
-        _finish(self.deployment, "Succeeded")
         return "Succeeded"
 
     def _deploy(self, spec: AppSpec) -> None:
@@ -393,6 +392,7 @@ class LambdaDeployment:
             message = (f"Rollback deployment {rollback.deployment_id} {status.lower()}: alias {spec.alias} of "
                        f"{spec.function} on version {spec.current_version}.")
             self.record.rollback = {"rollbackDeploymentId": rollback.deployment_id, "rollbackMessage": message}
+            _finish(rollback, status)
 
     def _rolls_back(self, failure: DeploymentFailure) -> bool:
         if failure.code == "MANUAL_STOP" and self.record.stop_rolls_back is not None:
