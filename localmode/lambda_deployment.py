@@ -172,7 +172,7 @@ class LambdaDeployments:
         self.hook_timeout_seconds = hook_timeout_seconds
         self.records: dict[str, DeploymentRecord] = {}
         self.lock = threading.Lock()  # hook and stop state, written by API threads and the worker
-        self._stopping = threading.Event()
+        self.stopping = threading.Event()
         self._queue: queue.Queue[tuple[CodeDeployBackend, DeploymentInfo] | None] = queue.Queue()
         self._worker = threading.Thread(target=self._run, name="codedeploy-lambda", daemon=True)
         self._worker.start()
@@ -236,7 +236,8 @@ class LambdaDeployments:
 
     def shutdown(self) -> None:
         """Fail the hooks still waited for, leave queued deployments as they are, stop the worker."""
-        self._stopping.set()
+        with self.lock:  # a hook registers under the lock: it is either settled below or never started
+            self.stopping.set()
         for record in list(self.records.values()):
             for execution in list(record.hooks.values()):
                 self.settle(execution, "Failed", "the emulator stopped")
@@ -246,7 +247,7 @@ class LambdaDeployments:
     def _run(self) -> None:
         while (item := self._queue.get()) is not None:
             try:
-                if not self._stopping.is_set():
+                if not self.stopping.is_set():
                     LambdaDeployment(self, *item).carry_out()
             except Exception:
                 LOG.exception("Lambda deployment %s failed in the emulator", item[1].deployment_id)
@@ -291,16 +292,15 @@ class LambdaDeployment:
 
     def carry_out_rollback(self, spec: AppSpec) -> str:
         """Carry out this rollback deployment: the alias to ``spec``'s target version, no hooks, no
-        alarms; return its final status."""
+        alarms; return the status to finish it with (the caller first notes it on the deployment
+        rolled back, so whoever sees the rollback finished also sees that note)."""
         _start(self.deployment)
         try:
             self._check_target(spec)
             self._move_alias(spec, spec.target_version)
         except DeploymentFailure as failure:
             self.record.error = failure.error_information()
-            _finish(self.deployment, "Failed")
             return "Failed"
-        _finish(self.deployment, "Succeeded")
         return "Succeeded"
 
     def _deploy(self, spec: AppSpec) -> None:
@@ -354,7 +354,10 @@ class LambdaDeployment:
         for function in spec.hook_functions(event):
             self._check_stop()
             execution = HookExecution(str(uuid.uuid4()), event, function)
-            self.record.hooks[execution.execution_id] = execution
+            with self.owner.lock:
+                if self.owner.stopping.is_set():
+                    raise DeploymentFailure("INTERNAL_ERROR", "The emulator stopped during the deployment.")
+                self.record.hooks[execution.execution_id] = execution
             threading.Thread(target=self._invoke_hook, args=(execution,), name=f"hook-{function}",
                              daemon=True).start()
             if not execution.settled.wait(self.owner.hook_timeout_seconds):
@@ -389,6 +392,7 @@ class LambdaDeployment:
             message = (f"Rollback deployment {rollback.deployment_id} {status.lower()}: alias {spec.alias} of "
                        f"{spec.function} on version {spec.current_version}.")
             self.record.rollback = {"rollbackDeploymentId": rollback.deployment_id, "rollbackMessage": message}
+            _finish(rollback, status)
 
     def _rolls_back(self, failure: DeploymentFailure) -> bool:
         if failure.code == "MANUAL_STOP" and self.record.stop_rolls_back is not None:

@@ -498,3 +498,43 @@ def test_stopping_the_emulator_undoes_every_codedeploy_patch() -> None:
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == ["running: True 7.5", "stopped: False True"]
 
+
+
+STOP_DURING_HOOK_SCRIPT = """
+import time
+
+import boto3
+
+from localmode.emulator import Emulator
+from tests.localmode.conftest import code_zip
+from tests.localmode.test_codedeploy import HOOK_FILES, appspec, target_zip
+
+with Emulator(port=0) as emulator:  # hooks get the default 120 s to report
+    session = boto3.session.Session(region_name="us-west-2", aws_access_key_id="test", aws_secret_access_key="test")
+    lam, cd = (session.client(name, endpoint_url=emulator.endpoint) for name in ("lambda", "codedeploy"))
+    role = session.client("iam", endpoint_url=emulator.endpoint).create_role(
+        RoleName="role", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    lam.create_function(FunctionName="hook", Runtime="python3.13", Role=role, Handler="lm_hooks.hook.lambda_handler",
+                        Code={"ZipFile": code_zip(HOOK_FILES)}, Environment={"Variables": {"HOOK_MODE": "silent"}})
+    lam.create_function(FunctionName="target", Runtime="python3.13", Role=role, Handler="lm_target.app.lambda_handler",
+                        Code={"ZipFile": target_zip("one")}, Publish=True)
+    lam.create_alias(FunctionName="target", Name="live", FunctionVersion="1")
+    cd.create_application(applicationName="app", computePlatform="Lambda")
+    cd.create_deployment_group(applicationName="app", deploymentGroupName="group", serviceRoleArn=role)
+    deployment_id = cd.create_deployment(applicationName="app", deploymentGroupName="group", revision={
+        "revisionType": "AppSpecContent",
+        "appSpecContent": {"content": appspec("target", [("BeforeAllowTraffic", "hook")], target="1")}})["deploymentId"]
+    while cd.get_deployment(deploymentId=deployment_id)["deploymentInfo"]["status"] != "InProgress":
+        time.sleep(0.05)
+    time.sleep(1)  # the silent hook has returned: its report is waited for
+    stopping = time.monotonic()
+print("stopped within 10 s:", time.monotonic() - stopping < 10)
+"""
+
+
+def test_stopping_the_emulator_does_not_wait_for_a_hooks_report() -> None:
+    result = subprocess.run([sys.executable, "-c", STOP_DURING_HOOK_SCRIPT], cwd=REPO_ROOT, capture_output=True,
+                            text=True, timeout=180, check=False)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["stopped within 10 s: True"]
