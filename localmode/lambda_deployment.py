@@ -49,7 +49,6 @@ import json
 import logging
 import queue
 import threading
-import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -61,6 +60,7 @@ from moto.codedeploy.models import CodeDeployBackend, DeploymentInfo
 from moto.core.utils import utcnow
 
 from localmode import lambda_runtime
+from localmode.worker_queue import wait_drained
 
 LOG = logging.getLogger(__name__)
 DEFAULT_HOOK_TIMEOUT_SECONDS = 120.0
@@ -227,12 +227,7 @@ class LambdaDeployments:
 
     def wait_idle(self, timeout: float = 30.0) -> bool:
         """Wait until every submitted deployment has finished; False on timeout."""
-        deadline = time.monotonic() + timeout
-        while self._queue.unfinished_tasks:
-            if time.monotonic() > deadline:
-                return False
-            time.sleep(0.02)
-        return True
+        return wait_drained(self._queue, timeout)
 
     def shutdown(self) -> None:
         """Fail the hooks still waited for, leave queued deployments as they are, stop the worker."""

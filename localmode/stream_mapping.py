@@ -38,6 +38,8 @@ from moto.core.utils import unix_time
 from moto.s3.models import s3_backends
 from moto.sqs.models import sqs_backends
 
+from localmode.worker_queue import wait_drained
+
 LOG = logging.getLogger(__name__)
 DEFAULT_RETRIES = 3
 RETRY_DELAY_SECONDS = 0.2
@@ -88,12 +90,7 @@ class StreamDelivery:
 
     def wait_idle(self, timeout: float = 10.0) -> bool:
         """Wait until every queued record was delivered or given up (tests); False on timeout."""
-        deadline = time.monotonic() + timeout
-        while self._queue.unfinished_tasks:
-            if time.monotonic() > deadline:
-                return False
-            time.sleep(0.02)
-        return True
+        return wait_drained(self._queue, timeout)
 
     def stop(self) -> None:
         """Finish the batch in progress and stop the worker."""

@@ -116,6 +116,7 @@ class AppLayer(Construct):
                                           inputs.build_dir, compiler=compiler)
         self.layer = self._build_layer()
         self._handler_resources = self._resource_arns()
+        self._environment_variables = self._environment_values()
         self.functions = {spec.name: self._build_function(spec) for spec in inputs.functions}
         self.rollouts = Rollouts(self, "rollouts", RolloutInputs(
             settings=settings, functions=self.functions, specs=inputs.functions,
@@ -184,9 +185,10 @@ class AppLayer(Construct):
     def _state_machine_arn(self) -> str:
         return state_machine_arn(self._inputs.settings, self._account_id, self._partition)
 
-    def _environment(self, spec: FunctionSpec) -> dict[str, str]:
+    def _environment_values(self) -> dict[str, str]:
+        """The value of every handler environment variable of the catalog (built once)."""
         data, settings = self._inputs.data, self._inputs.settings
-        values = {
+        return {
             TABLE_NAME: data.table_name,
             IDEMPOTENCY_TABLE_NAME: data.idempotency_table_name,
             STATE_MACHINE_ARN: self._state_machine_arn(),
@@ -197,7 +199,9 @@ class AppLayer(Construct):
                                       for each in rolled_out(self._inputs.functions) if each.smoke_check},
                                      sort_keys=True, separators=(",", ":")),
         }
-        return {name: values[name] for name in spec.environment}
+
+    def _environment(self, spec: FunctionSpec) -> dict[str, str]:
+        return {name: self._environment_variables[name] for name in spec.environment}
 
     def _runtime_statements(self, spec: FunctionSpec) -> list[Statement]:
         """Grants a function needs because of how it is triggered, not what its code calls."""

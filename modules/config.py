@@ -417,6 +417,13 @@ DEPLOYMENT_PREFERENCES: dict[str, tuple[int, int, int]] = {
 }
 
 
+def bake_minutes(preference: str) -> int:
+    """Minutes between a preference's first shift and its last: how long alarms can stop the
+    rollout while part of the traffic still runs the old version (0 for AllAtOnce)."""
+    _first, interval, shifts = DEPLOYMENT_PREFERENCES[preference]
+    return interval * (shifts - 1)
+
+
 class DeploymentPreference(_Frozen):
     """How CodeDeploy moves a function's `live` alias to a new version, and why."""
 
@@ -446,10 +453,8 @@ class DeploymentPreference(_Frozen):
 
     @property
     def bake_minutes(self) -> int:
-        """Minutes between the first shift and the last: how long alarms can stop the rollout
-        while part of the traffic still runs the old version."""
-        _first, interval, shifts = DEPLOYMENT_PREFERENCES[self.type]
-        return interval * (shifts - 1)
+        """See :func:`bake_minutes`."""
+        return bake_minutes(self.type)
 
 
 _NO_BAKE = ("dev and local take every change at once: no production traffic to protect, and the e2e suite "
@@ -582,8 +587,7 @@ class WorkspaceSettings(_Frozen):
             periods = getattr(self.alarms, slowest).periods
             needed = (periods + 1) * ALARM_PERIOD_SECONDS // 60
             if preference.bake_minutes < needed:
-                enough = [name for name in DEPLOYMENT_PREFERENCES if name != "AllAtOnce"
-                          and DeploymentPreference(type=name, reason=preference.reason).bake_minutes >= needed]
+                enough = [name for name in DEPLOYMENT_PREFERENCES if bake_minutes(name) >= needed]
                 raise ValueError(
                     f"rollout.{kind}_function {preference.type} makes its last shift after {preference.bake_minutes} "
                     f"min, before its rollback alarm {slowest} can fire ({periods} x 5 min, plus one period to the "

@@ -114,12 +114,19 @@ def role_problems(role: str, required: dict[Grant, str], statements: Iterable[di
 
 # --- the synthesized resources a grant may name -----------------------------------------
 
+def app_identity(synth, workspace: str) -> tuple[str, str]:
+    """The ids of the app layer's own aws_partition and aws_caller_identity data sources."""
+    data = synth.stack(f"{workspace}-app")["data"]
+
+    def own(dtype: str, path: str) -> str:
+        return next(uid for uid, cfg in data[dtype].items() if cfg["//"]["metadata"]["path"].endswith(f"/app/{path}"))
+
+    return own("aws_partition", "partition"), own("aws_caller_identity", "caller")
+
+
 def resource_arns(synth, workspace: str) -> dict[str, list[str]]:
     """Resource kind -> the ARNs (Terraform references) its grants must name."""
-    data = synth.stack(f"{workspace}-app")["data"]
-    partition, caller = (next(uid for uid, cfg in data[dtype].items()
-                              if cfg["//"]["metadata"]["path"].endswith(f"/app/{path}"))
-                         for dtype, path in (("aws_partition", "partition"), ("aws_caller_identity", "caller")))
+    partition, caller = app_identity(synth, workspace)
     table = remote_ref(synth, workspace, "data", "aws_dynamodb_table", "data/table", "arn")
     failures = remote_ref(synth, workspace, "data", "aws_s3_bucket", "data/stream_failure_bucket/bucket", "arn")
     prefix, region = f"arn:${{data.aws_partition.{partition}.partition}}", SETTINGS[workspace].region
@@ -385,10 +392,7 @@ def codedeploy_required_grants(synth, workspace: str) -> dict[Grant, str]:
     groups = synth.resources(stack, "aws_codedeploy_deployment_group").values()
     functions = {cfg["function_name"]: "${aws_lambda_function." + unique_id(synth, stack, "aws_lambda_function", path)
                  + ".arn}" for path, cfg in synth.resources(stack, "aws_lambda_function").items()}
-    data = synth.stack(stack)["data"]
-    partition, caller = (next(uid for uid, cfg in data[dtype].items()
-                              if cfg["//"]["metadata"]["path"].endswith(f"/app/{path}"))
-                         for dtype, path in (("aws_partition", "partition"), ("aws_caller_identity", "caller")))
+    partition, caller = app_identity(synth, workspace)
     alarm_prefix = (f"arn:${{data.aws_partition.{partition}.partition}}:cloudwatch:{SETTINGS[workspace].region}:"
                     f"${{data.aws_caller_identity.{caller}.account_id}}:alarm:")
     required: dict[Grant, str] = {}

@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from modules.config import ALARM_PERIOD_SECONDS, DEPLOYMENT_PREFERENCES
+from modules.config import ALARM_PERIOD_SECONDS, DEPLOYMENT_PREFERENCES, bake_minutes
 
 Stacks = Mapping[str, dict[str, Any]]
 IGNORED_BY_TERRAFORM = {"function_version", "routing_config"}
@@ -116,10 +116,9 @@ def rollouts_ending_before_their_alarms_fire(stacks: Stacks) -> list[str]:
                 problems.append(f"{name}: deployment group {group['deployment_group_name']} uses {config}, not a "
                                 "predefined Lambda configuration")
                 continue
-            _first, interval, shifts = DEPLOYMENT_PREFERENCES[preference]
-            bake = interval * (shifts - 1) * 60
             if preference == "AllAtOnce":
                 continue
+            bake = bake_minutes(preference) * 60
             for alarm in group.get("alarm_configuration", {}).get("alarms", []):
                 config_of = alarms.get(str(alarm), {})
                 needed = (int(config_of.get("evaluation_periods", 1)) + 1) * int(
