@@ -380,12 +380,18 @@ def test_a_hook_that_never_reports_fails_after_the_configured_wait(
     assert live_answer(deployment, target) == ("1", "one")
 
 
+def alarm_in_state(deployment: Deployment, name: str, state: str) -> str:
+    """An errors alarm set to `state` in the emulator's CloudWatch; its name."""
+    cloudwatch = deployment.client("cloudwatch")
+    cloudwatch.put_metric_alarm(AlarmName=name, MetricName="Errors", Namespace="AWS/Lambda", Statistic="Sum",
+                                Period=60, EvaluationPeriods=1, Threshold=1, ComparisonOperator="GreaterThanThreshold")
+    cloudwatch.set_alarm_state(AlarmName=name, StateValue=state, StateReason=f"set to {state} by the test")
+    return name
+
+
 def test_an_alarm_in_alarm_stops_the_deployment_and_rolls_back(
         cd: Any, deployment: Deployment, hooks: dict[str, str], target: str, group: Callable[..., str]) -> None:
-    cloudwatch, alarm = deployment.client("cloudwatch"), unique("errors-alarm")
-    cloudwatch.put_metric_alarm(AlarmName=alarm, MetricName="Errors", Namespace="AWS/Lambda", Statistic="Sum",
-                                Period=60, EvaluationPeriods=1, Threshold=1, ComparisonOperator="GreaterThanThreshold")
-    cloudwatch.set_alarm_state(AlarmName=alarm, StateValue="ALARM", StateReason="errors")
+    alarm = alarm_in_state(deployment, unique("errors-alarm"), "ALARM")
     name = group(alarms=[alarm, "no-such-alarm"], rollback_events=["DEPLOYMENT_STOP_ON_ALARM"])
 
     info = finished(cd, deploy(cd, name, appspec(target, [("BeforeAllowTraffic", hooks["validate"])])))
@@ -399,10 +405,7 @@ def test_an_alarm_in_alarm_stops_the_deployment_and_rolls_back(
 
 def test_an_alarm_back_to_ok_lets_the_deployment_through(
         cd: Any, deployment: Deployment, hooks: dict[str, str], target: str, group: Callable[..., str]) -> None:
-    cloudwatch, alarm = deployment.client("cloudwatch"), unique("quiet-alarm")
-    cloudwatch.put_metric_alarm(AlarmName=alarm, MetricName="Errors", Namespace="AWS/Lambda", Statistic="Sum",
-                                Period=60, EvaluationPeriods=1, Threshold=1, ComparisonOperator="GreaterThanThreshold")
-    cloudwatch.set_alarm_state(AlarmName=alarm, StateValue="OK", StateReason="quiet")
+    alarm = alarm_in_state(deployment, unique("quiet-alarm"), "OK")
 
     info = finished(cd, deploy(cd, group(alarms=[alarm]), appspec(target, [("BeforeAllowTraffic", hooks["validate"])])))
 
