@@ -12,7 +12,9 @@ PY := .venv/bin/python
 PIPENV := python3 -m pipenv
 RUNTIME_CATEGORIES := packages runtime dev-packages
 
-.PHONY: install up down redeploy-local destroy-local synth list plan rollout test unit lint e2e bench bench-local clean
+export NO_MKDOCS_2_WARNING := 1
+
+.PHONY: install up down redeploy-local destroy-local synth list plan rollout test unit lint docs e2e bench bench-local clean
 
 install: .venv/.synced tools/checkov/.venv/.synced node_modules/.synced
 
@@ -66,12 +68,16 @@ lint: install
 	$(PY) -m ruff check .
 	$(PY) -m mypy modules handlers devtools localmode main.py
 	scripts/lint-workflows
+	scripts/build-docs
 
 test: install lint  ## every test suite (unit, handlers, localmode, infra, e2e)
 	$(PY) -m pytest -p no:cacheprovider
 
 unit: install  ## the fast inner loop: unit, handler and synthesized-JSON tests (no Terraform, checkov or e2e)
 	$(PY) -m pytest -p no:cacheprovider -m "not terraform and not slow and not e2e" tests/unit tests/handlers tests/infra
+
+docs: install  ## serve the documentation site (docs/, mkdocs.yml) on http://127.0.0.1:8000
+	$(PY) -m mkdocs serve --dev-addr 127.0.0.1:8000
 
 e2e: install
 	$(PY) -m pytest -p no:cacheprovider tests/e2e

@@ -341,4 +341,4 @@ class RestApi(Construct):
             lifecycle=TerraformResourceLifecycle(postcondition=[Postcondition(
                 condition="${length(self.names) == 1}",
                 error_message=f"API Gateway's account CloudWatch role {name} does not exist in this account: "
-                              "deploy the `bootstrap` stack first (README, Deploying to AWS).")]))
+                              "deploy the `bootstrap` stack first (docs/deploying.md).")]))

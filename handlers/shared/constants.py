@@ -8,7 +8,7 @@ a value here changes in one place for all three.
 
 from __future__ import annotations
 
-# Configuration defaults (README "Workspaces and configuration").
+# Configuration defaults (docs/configuration.md).
 DEFAULT_PROJECT = "serverless-app"
 DEFAULT_REGION = "us-west-2"
 DEFAULT_EMULATOR_ENDPOINT = "http://127.0.0.1:4566"
