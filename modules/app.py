@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from pathlib import Path
 
 from cdktf import AssetType, TerraformAsset, TerraformOutput
 from cdktf_cdktf_provider_aws.cloudwatch_event_rule import CloudwatchEventRule
@@ -30,7 +29,6 @@ from modules.api_common import ApiInputs, ApiOutputs
 from modules.api_http import HttpApi
 from modules.api_rest import RestApi
 from modules.base_stack import LayerStack
-from modules.bytecode import compiler_for
 from modules.catalog import (
     ALLOWED_ORIGINS,
     DEPLOYMENT_APPLICATION_NAME,
@@ -64,11 +62,10 @@ from modules.data import DataOutputs
 from modules.function import CodeLocation, Function, FunctionOptions
 from modules.iam import Statement, allow
 from modules.network import NetworkOutputs
-from modules.packaging import ROOT, Artifact, build_function, build_layer
+from modules.packaging import Artifact, WorkspaceArtifacts
 from modules.rollout import application_name, deployment_group_name, hook_function
 from modules.workflow import Workflow, WorkflowInputs, state_machine_arn
 
-BUILD_DIR = ROOT / "build"
 # What the event source mapping reads the table stream with (the function's own role).
 STREAM_READ_ACTIONS = ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator",
                        "dynamodb:ListStreams"]
@@ -85,9 +82,8 @@ class AppInputs:
     kms_key_arn: str
     data: DataOutputs
     network: NetworkOutputs | None
-    build_dir: Path = BUILD_DIR
+    artifacts: WorkspaceArtifacts  # built by the packaging step before the stacks
     functions: tuple[FunctionSpec, ...] = FUNCTIONS
-    source_root: Path = ROOT  # the checkout whose handlers/ the function zips hold
 
 
 @dataclass(frozen=True)
@@ -108,12 +104,8 @@ class AppLayer(Construct):
         settings = inputs.settings
         self._account_id = DataAwsCallerIdentity(self, "caller").account_id
         self._partition = DataAwsPartition(self, "partition").partition
-        compiler = compiler_for(settings.app.lambda_runtime)
-        self.artifacts = {spec.name: build_function(spec, inputs.build_dir, root=inputs.source_root,
-                                                    functions=inputs.functions, compiler=compiler)
-                          for spec in inputs.functions}
-        self.layer_artifact = build_layer(settings.app.lambda_architecture, settings.app.lambda_runtime,
-                                          inputs.build_dir, compiler=compiler)
+        self.artifacts = inputs.artifacts.functions
+        self.layer_artifact = inputs.artifacts.layer
         self.layer = self._build_layer()
         self._handler_resources = self._resource_arns()
         self._environment_variables = self._environment_values()
@@ -296,22 +288,29 @@ class AppStack(LayerStack):
     """`<workspace>-app`."""
 
     def __init__(self, scope: Construct, settings: WorkspaceSettings, kms_key_arn: str, data: DataOutputs,
-                 network: NetworkOutputs | None, build_dir: Path = BUILD_DIR,
-                 functions: tuple[FunctionSpec, ...] = FUNCTIONS, source_root: Path = ROOT) -> None:
+                 network: NetworkOutputs | None, artifacts: WorkspaceArtifacts,
+                 functions: tuple[FunctionSpec, ...] = FUNCTIONS) -> None:
         super().__init__(scope, settings, "app")
-        app = AppLayer(self, "app", AppInputs(settings, kms_key_arn, data, network, build_dir, functions,
-                                              source_root))
+        app = AppLayer(self, "app", AppInputs(settings, kms_key_arn, data, network, artifacts, functions))
         self.outputs = app.outputs
         for name, function in app.functions.items():
-            TerraformOutput(self, f"{name.replace('-', '_')}_function_name", value=function.function.function_name)
+            TerraformOutput(self, f"{name.replace('-', '_')}_function_name",
+                            description=f"Lambda function name of `{name}`", value=function.function.function_name)
         [api_spec] = triggered_by(ApiTrigger, functions)
-        TerraformOutput(self, "api_alias_arn", value=app.functions[api_spec.name].alias.arn)
-        TerraformOutput(self, "state_machine_arn", value=self.outputs.state_machine_arn)
-        TerraformOutput(self, "api_url", value=self.outputs.api.url)
-        TerraformOutput(self, "api_id", value=self.outputs.api.api_id)
+        TerraformOutput(self, "api_alias_arn", description="The API function's `live` alias (what the API invokes)",
+                        value=app.functions[api_spec.name].alias.arn)
+        TerraformOutput(self, "state_machine_arn", description="Step Functions state machine running the jobs",
+                        value=self.outputs.state_machine_arn)
+        TerraformOutput(self, "api_url", description="Invoke URL of the API stage", value=self.outputs.api.url)
+        TerraformOutput(self, "api_id", description="Id of the API (REST or HTTP)", value=self.outputs.api.api_id)
         if self.outputs.api.key_id is not None:
-            TerraformOutput(self, "api_key_id", value=self.outputs.api.key_id)
-            TerraformOutput(self, "api_key_value", value=self.outputs.api.key_value, sensitive=True)
+            TerraformOutput(self, "api_key_id", description="Id of the first client's API key",
+                            value=self.outputs.api.key_id)
+            TerraformOutput(self, "api_key_value", description="Value of the first client's API key (sensitive)",
+                            value=self.outputs.api.key_value, sensitive=True)
             # Every client's key (the first is also api_key_id/api_key_value above).
-            TerraformOutput(self, "api_client_key_ids", value=self.outputs.api.client_key_ids)
-            TerraformOutput(self, "api_client_key_values", value=self.outputs.api.client_key_values, sensitive=True)
+            TerraformOutput(self, "api_client_key_ids", description="Every API client's key id, by client",
+                            value=self.outputs.api.client_key_ids)
+            TerraformOutput(self, "api_client_key_values",
+                            description="Every API client's key value, by client (sensitive)",
+                            value=self.outputs.api.client_key_values, sensitive=True)

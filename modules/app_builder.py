@@ -13,7 +13,7 @@ from modules.config import WorkspaceSettings
 from modules.data import DataStack
 from modules.network import NetworkStack
 from modules.observability import ObservabilityStack
-from modules.packaging import ROOT
+from modules.packaging import ROOT, package_workspace
 from modules.security import SecurityStack
 
 
@@ -25,8 +25,9 @@ def build_workspace(app: App, settings: WorkspaceSettings, functions: tuple[Func
     kms_key_arn = SecurityStack(app, settings).outputs.kms_key_arn
     network = NetworkStack(app, settings, kms_key_arn).outputs if settings.network.enabled else None
     data = DataStack(app, settings, kms_key_arn, functions).outputs
-    application = AppStack(app, settings, kms_key_arn, data, network, functions=functions,
-                           source_root=source_root).outputs
+    artifacts = package_workspace(settings.app.lambda_architecture, settings.app.lambda_runtime, functions,
+                                  source_root=source_root)
+    application = AppStack(app, settings, kms_key_arn, data, network, artifacts, functions=functions).outputs
     ObservabilityStack(app, settings, kms_key_arn, data, application, functions)
 
 

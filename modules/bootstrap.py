@@ -102,9 +102,13 @@ class BootstrapStack(LayerStack):
             force_destroy=settings.emulator_endpoint is not None,
         ))
         state.send_access_logs_to(access_log, "state/")
-        TerraformOutput(self, "state_bucket_name", value=state.bucket.bucket)
-        TerraformOutput(self, "state_kms_key_arn", value=key.arn)
-        TerraformOutput(self, "state_kms_alias", value=alias_name)
+        TerraformOutput(self, "state_bucket_name",
+                        description="S3 bucket holding every workspace's Terraform state (the backends' `bucket`)",
+                        value=state.bucket.bucket)
+        TerraformOutput(self, "state_kms_key_arn", description="KMS key encrypting the Terraform state objects",
+                        value=key.arn)
+        TerraformOutput(self, "state_kms_alias", description="Alias of the state key (the backends' `kms_key_id`)",
+                        value=alias_name)
         self._build_account_logging_role(settings, identity.account_id, partition.partition)
 
     def _build_account_logging_role(self, settings: WorkspaceSettings, account_id: str, partition: str) -> None:
@@ -119,4 +123,6 @@ class BootstrapStack(LayerStack):
                                policy=policy_document(allow(list(API_GATEWAY_LOGGING_ACTIONS),
                                                             [f"arn:{partition}:logs:{settings.region}:{account_id}:*"])))
         ApiGatewayAccount(self, "api_gateway_account", cloudwatch_role_arn=role.arn, depends_on=[policy])
-        TerraformOutput(self, "api_gateway_logging_role_arn", value=role.arn)
+        TerraformOutput(self, "api_gateway_logging_role_arn",
+                        description="The account's API Gateway CloudWatch Logs role (one per account and region)",
+                        value=role.arn)

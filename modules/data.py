@@ -250,10 +250,21 @@ class DataStack(LayerStack):
         super().__init__(scope, settings, "data")
         data = DataLayer(self, "data", DataInputs(settings, kms_key_arn, functions))
         self.outputs = data.outputs
-        TerraformOutput(self, "table_name", value=self.outputs.table_name)
-        TerraformOutput(self, "table_stream_arn", value=self.outputs.table_stream_arn)
-        TerraformOutput(self, "idempotency_table_name", value=self.outputs.idempotency_table_name)
-        TerraformOutput(self, "code_bucket_name", value=self.outputs.code_bucket_name)
-        TerraformOutput(self, "log_bucket_name", value=data.log_bucket.bucket.bucket)
-        TerraformOutput(self, "stream_failure_bucket_name", value=self.outputs.stream_failure_bucket_name)
-        TerraformOutput(self, "events_topic_arn", value=self.outputs.events_topic_arn)
+        TerraformOutput(self, "table_name", description="DynamoDB items table (pk/sk, GSI1, stream)",
+                        value=self.outputs.table_name)
+        TerraformOutput(self, "table_stream_arn",
+                        description="Stream of the items table (NEW_AND_OLD_IMAGES) read by the stream consumer",
+                        value=self.outputs.table_stream_arn)
+        TerraformOutput(self, "idempotency_table_name",
+                        description="DynamoDB table of the POST endpoints' idempotency records",
+                        value=self.outputs.idempotency_table_name)
+        TerraformOutput(self, "code_bucket_name",
+                        description="Versioned S3 bucket holding the function zips and the dependencies layer",
+                        value=self.outputs.code_bucket_name)
+        TerraformOutput(self, "log_bucket_name", description="S3 bucket archiving the API access logs",
+                        value=data.log_bucket.bucket.bucket)
+        TerraformOutput(self, "stream_failure_bucket_name",
+                        description="S3 bucket receiving stream records the consumer gave up on (redrive from here)",
+                        value=self.outputs.stream_failure_bucket_name)
+        TerraformOutput(self, "events_topic_arn", description="SNS topic the stream consumer publishes item events to",
+                        value=self.outputs.events_topic_arn)

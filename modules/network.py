@@ -180,6 +180,9 @@ class NetworkStack(LayerStack):
         super().__init__(scope, settings, "network")
         network = NetworkLayer(self, "network", NetworkInputs(settings, kms_key_arn))
         self.outputs = network.outputs
-        TerraformOutput(self, "vpc_id", value=network.vpc.id)
-        TerraformOutput(self, "private_subnet_ids", value=list(self.outputs.private_subnet_ids))
-        TerraformOutput(self, "lambda_security_group_id", value=self.outputs.lambda_security_group_id)
+        TerraformOutput(self, "vpc_id", description="VPC of the workspace's functions", value=network.vpc.id)
+        TerraformOutput(self, "private_subnet_ids", description="Private subnets the functions run in",
+                        value=list(self.outputs.private_subnet_ids))
+        TerraformOutput(self, "lambda_security_group_id",
+                        description="Security group of the functions (HTTPS egress only)",
+                        value=self.outputs.lambda_security_group_id)

@@ -286,10 +286,15 @@ class ObservabilityStack(LayerStack):
         observability = Observability(self, "observability",
                                       ObservabilityInputs(settings, kms_key_arn, data, app, functions))
         region = settings.region
-        TerraformOutput(self, "alert_topic_arn", value=observability.topic.arn)
-        TerraformOutput(self, "dashboard_url", value=(
+        TerraformOutput(self, "alert_topic_arn",
+                        description="SNS topic the alarms notify (e-mail subscriptions from ALERT_EMAILS)",
+                        value=observability.topic.arn)
+        TerraformOutput(self, "dashboard_url", description="CloudWatch dashboard of the workspace", value=(
             f"https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}"
             f"#dashboards:name={settings.name('overview')}"))
-        TerraformOutput(self, "api_url", value=app.api.url)
+        TerraformOutput(self, "api_url",
+                        description="Invoke URL of the API stage (the last layer's outputs sum up the workspace)",
+                        value=app.api.url)
         if app.api.key_id is not None:
-            TerraformOutput(self, "api_key_id", value=app.api.key_id)
+            TerraformOutput(self, "api_key_id", description="Id of the first client's API key (as the app layer's)",
+                            value=app.api.key_id)

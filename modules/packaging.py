@@ -19,14 +19,16 @@ import json
 import subprocess
 import sys
 import tempfile
+import time
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from modules.bytecode import FUNCTION_ROOT, LAYER_ROOT, BytecodeCompiler, cache_tag
+from modules.bytecode import FUNCTION_ROOT, LAYER_ROOT, BytecodeCompiler, cache_tag, compiler_for
 from modules.catalog import FUNCTIONS, FunctionSpec
 
 ROOT = Path(__file__).resolve().parent.parent
+BUILD_DIR = ROOT / "build"
 FIXED_DATE = (1980, 1, 1, 0, 0, 0)  # the earliest date a zip entry can carry
 # Function zips: only these file types. The handlers read no data files (no templates,
 # schemas or JSON next to the code); add a suffix here when one genuinely needs one.
@@ -53,6 +55,25 @@ class Artifact:
     sha256_hex: str
     sha256_b64: str
     size: int
+
+
+@dataclass(frozen=True)
+class WorkspaceArtifacts:
+    """What the app layer uploads: one zip per function (by catalog name) and the layer."""
+
+    functions: dict[str, Artifact]
+    layer: Artifact
+
+
+def package_workspace(architecture: str, runtime: str, functions: tuple[FunctionSpec, ...] = FUNCTIONS,
+                      build_dir: Path = BUILD_DIR, source_root: Path = ROOT) -> WorkspaceArtifacts:
+    """The packaging step of the synth, before any stack is built: every function zip from
+    `source_root`'s handlers and the dependencies layer (pip, the slow part, cached by the
+    lock's hash), compiled for `runtime` where an interpreter of it is available."""
+    compiler = compiler_for(runtime)
+    zips = {spec.name: build_function(spec, build_dir, root=source_root, functions=functions, compiler=compiler)
+            for spec in functions}
+    return WorkspaceArtifacts(functions=zips, layer=build_layer(architecture, runtime, build_dir, compiler=compiler))
 
 
 def is_source_file(path: Path, base: Path) -> bool:
@@ -149,8 +170,14 @@ def build_layer(architecture: str, runtime: str, build_dir: Path, lock_file: Pat
     cache_key = hashlib.sha256(f"{requirements}{architecture}{python_version}{bytecode}".encode()).hexdigest()[:16]
     cached = build_dir / "layer-cache" / f"{cache_key}.zip"
     if not cached.exists():
+        # The one step of the synth that can take long (pip downloads the locked wheels): say so.
+        print(f"packaging: dependencies layer for {runtime} on {architecture}: pip install of the locked "
+              f"runtime packages ...", flush=True)
+        started = time.monotonic()
         cached.parent.mkdir(parents=True, exist_ok=True)
         cached.write_bytes(_pip_layer_zip(requirements, architecture, python_version, compiler))
+        print(f"packaging: dependencies layer built in {time.monotonic() - started:.0f} s "
+              f"(cached in {cached.parent})", flush=True)
     content = cached.read_bytes()
     sha = hashlib.sha256(content).hexdigest()
     return _write(content, build_dir, f"layers/{sha}.zip")

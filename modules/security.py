@@ -89,5 +89,7 @@ class SecurityStack(LayerStack):
     def __init__(self, scope: Construct, settings: WorkspaceSettings) -> None:
         super().__init__(scope, settings, "security")
         self.outputs = SecurityLayer(self, "security", settings).outputs
-        TerraformOutput(self, "kms_key_arn", value=self.outputs.kms_key_arn)
-        TerraformOutput(self, "kms_alias_name", value=f"alias/{settings.name('main')}")
+        TerraformOutput(self, "kms_key_arn", description="The workspace's customer-managed KMS key",
+                        value=self.outputs.kms_key_arn)
+        TerraformOutput(self, "kms_alias_name", description="Alias of the workspace's KMS key",
+                        value=f"alias/{settings.name('main')}")

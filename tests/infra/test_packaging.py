@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from modules import packaging
 from modules.catalog import FUNCTIONS, function
 from modules.packaging import ROOT, build_function, build_layer, function_sources, locked_runtime_requirements
 
@@ -136,3 +137,25 @@ def test_layer_is_built_from_the_locked_runtime_category(tmp_path):
     # Compiled extension for the Lambda platform, not this machine's.
     assert any(n.startswith("python/pydantic_core/") and "aarch64" in n and n.endswith(".so") for n in names)
     assert not any("__pycache__" in n for n in names)
+
+
+def test_the_packaging_step_builds_every_artifact_and_reports_the_layer_build(tmp_path, monkeypatch, capsys):
+    # Given an empty build directory (pip itself replaced: this test is about the step, not pip)
+    built: list[str] = []
+
+    def fake_pip(requirements: str, architecture: str, python_version: str, compiler: object) -> bytes:
+        built.append(architecture)
+        return b"layer"
+
+    monkeypatch.setattr(packaging, "_pip_layer_zip", fake_pip)
+    # When the synth's packaging step runs twice
+    first = packaging.package_workspace("arm64", "python3.13", build_dir=tmp_path)
+    report = capsys.readouterr().out
+    second = packaging.package_workspace("arm64", "python3.13", build_dir=tmp_path)
+    # Then every function has its zip, the layer was built once with a progress line, and the
+    # second run reused it silently
+    assert set(first.functions) == {spec.name for spec in FUNCTIONS}
+    assert built == ["arm64"] and first == second
+    assert "packaging: dependencies layer for python3.13 on arm64" in report
+    assert "packaging: dependencies layer built in" in report
+    assert capsys.readouterr().out == ""
