@@ -14,7 +14,7 @@ RUNTIME_CATEGORIES := packages runtime dev-packages
 
 export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: install up down redeploy-local destroy-local synth list plan rollout test unit lint docs e2e bench bench-local clean
+.PHONY: install up down redeploy-local watch destroy-local synth list plan rollout test unit lint docs e2e bench bench-local clean
 
 install: .venv/.synced tools/checkov/.venv/.synced node_modules/.synced
 
@@ -37,8 +37,11 @@ up: install  ## local mode: synth of `local` (cached), emulator, Terraform on it
 down:  ## stop `make up` (emulator and API) without destroying: the emulator's state is discarded
 	$(PY) -m localmode.up down
 
-redeploy-local:  ## apply the current code to the running `make up` (synth, Terraform, then the rollout)
+redeploy-local:  ## apply the current code to the running `make up` (synth, Terraform on the changed stacks, rollout)
 	$(PY) -m localmode.up redeploy
+
+watch:  ## hotswap handler edits into WORKSPACE=local (default) or dev: zips, new version, rollout; no deploy
+	$(PY) -m devtools.hotswap "$(or $(WORKSPACE),local)"
 
 destroy-local:  ## destroy the local stacks in the running emulator, then stop `make up`
 	$(PY) -m localmode.up destroy

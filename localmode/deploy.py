@@ -34,7 +34,8 @@ from typing import Any
 
 from devtools.stacks import BOOTSTRAP, Outcome, Stack, load_stacks, run_in_order
 from devtools.terraform import Event, Terraform, TerraformCancelled, TerraformError, Watchdog, kill_process_group
-from handlers.shared.constants import EMULATOR_ACCESS_KEY_ID, EMULATOR_SECRET_ACCESS_KEY
+from handlers.shared.constants import DEFAULT_REGION, EMULATOR_ACCESS_KEY_ID, EMULATOR_SECRET_ACCESS_KEY
+from localmode.applied import AppliedRecords, configuration_digest, skip_reason
 from localmode.progress import TICK_SECONDS, StackProgress, Ticker
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -76,6 +77,18 @@ class LocalDeployer:
         self._log = log
         self._active: dict[str, StackProgress] = {}
         self.terraform = Terraform(extra_env={**EMULATOR_CREDENTIALS, "TF_PLUGIN_TIMEOUT": "120s"})
+        self._records: AppliedRecords | None = None
+
+    @property
+    def records(self) -> AppliedRecords:
+        """What each stack was last applied from (in the emulator's state bucket)."""
+        if self._records is None:
+            import boto3  # the deploy itself needs no AWS client: only the records do
+
+            self._records = AppliedRecords(boto3.client(
+                "s3", endpoint_url=self.endpoint, region_name=DEFAULT_REGION,
+                aws_access_key_id=EMULATOR_ACCESS_KEY_ID, aws_secret_access_key=EMULATOR_SECRET_ACCESS_KEY))
+        return self._records
 
     def close(self) -> None:
         """Kill any Terraform command still running and remove temporary files."""
@@ -145,16 +158,34 @@ class LocalDeployer:
         self._log(f"deployed {len(stacks)} stacks in {time.monotonic() - started:.0f} s")
 
     def reapply(self) -> None:
-        """Apply every `local-*` stack into the emulator they were deployed to (a redeploy of
-        changed code): `bootstrap` and its state stay as they are."""
+        """Apply the `local-*` stacks that changed into the emulator they were deployed to (a
+        redeploy of changed code): a stack whose synthesized configuration is the one it was
+        last applied from, and whose upstream stacks' outputs did not change in this run, is
+        skipped (`localmode.applied`); `bootstrap` and its state stay as they are."""
         stacks = [replace(stack, dependencies=tuple(d for d in stack.dependencies if d != BOOTSTRAP))
                   for stack in self.stacks() if stack.name != BOOTSTRAP]
+        changed_outputs: set[str] = set()
+
+        def apply_if_changed(stack: Stack) -> StackProgress | None:
+            record = self.records.get(stack)
+            reason = skip_reason(configuration_digest(stack), record,
+                                 [d for d in stack.dependencies if d in changed_outputs])
+            if reason is not None:
+                self._log(f"{stack.name}: skipped, {reason}")
+                return None
+            before = self.records.outputs_digest(stack)
+            progress = self.apply_stack(stack)
+            if self.records.outputs_digest(stack) != before:
+                changed_outputs.add(stack.name)
+            return progress
+
         started = time.monotonic()
         with Ticker(lambda: list(self._active.copy().values()), self._log):
-            outcomes = run_in_order(stacks, self.apply_stack, max_parallel=self.max_parallel,
+            outcomes = run_in_order(stacks, apply_if_changed, max_parallel=self.max_parallel,
                                     cancelled=self.cancelled)
         self._raise_for(outcomes, stacks)
-        self._log(f"applied {len(stacks)} stacks in {time.monotonic() - started:.0f} s")
+        applied = sum(1 for outcome in outcomes.values() if outcome.result is not None)
+        self._log(f"applied {applied} of {len(stacks)} stacks in {time.monotonic() - started:.0f} s")
 
     def roll_out(self) -> int:
         """`make rollout` for `local`: CodeDeploy moves every `live` alias whose function has a
@@ -170,8 +201,11 @@ class LocalDeployer:
             raise DeployError(f"rollout: {err}") from None
 
     def apply_stack(self, stack: Stack, on_event: Callable[[Event], None] | None = None) -> StackProgress:
-        """`terraform init` + `terraform apply -auto-approve -json` of one stack, with progress."""
-        return self._run(stack, "apply", on_event)
+        """`terraform init` + `terraform apply -auto-approve -json` of one stack, with progress;
+        then the record of what it was applied from (what `reapply` skips on)."""
+        progress = self._run(stack, "apply", on_event)
+        self.records.put(stack, configuration_digest(stack))
+        return progress
 
     def _run(self, stack: Stack, verb: str, on_event: Callable[[Event], None] | None = None) -> StackProgress:
         progress = StackProgress(stack.name, verb)
