@@ -52,11 +52,13 @@ def rows(schema: dict[str, Any], node: dict[str, Any], prefix: str = "") -> list
         if _keyed(child):
             names = list(child["properties"])
             inner = _resolve_ref(schema, child["properties"][names[0]])
-            placeholder = f"{key}.<{'function' if 'properties' in inner else 'route'}>"
+            kind = "function" if "properties" in inner else "route"
+            placeholder = f"{key}.<{kind}>"
             if "properties" in inner:
-                found += [(k, {**leaf, "keys": names}) for k, leaf in rows(schema, inner, placeholder + ".")]
+                found += [(k, {**leaf, "keys": (kind, names)}) for k, leaf in rows(schema, inner, placeholder + ".")]
             else:
-                found.append((placeholder, {**inner, "keys": names, "description": child.get("description", "")}))
+                described = {**inner, "keys": (kind, names), "description": child.get("description", "")}
+                found.append((placeholder, described))
         elif child.get("type") == "object" or "properties" in child:
             found += rows(schema, child, key + ".")
         else:
@@ -74,7 +76,8 @@ def _type(leaf: dict[str, Any]) -> str:
 def _allowed(leaf: dict[str, Any]) -> str:
     parts = []
     if "keys" in leaf:
-        parts.append("names: " + ", ".join(f"`{name}`" for name in leaf["keys"]))
+        kind, names = leaf["keys"]
+        parts.append(f"`<{kind}>` one of " + ", ".join(f"`{name}`" for name in names))
     if "enum" in leaf:
         parts.append(", ".join(f"`{json.dumps(value)}`" for value in leaf["enum"]))
     items = leaf.get("items", {})
@@ -85,6 +88,8 @@ def _allowed(leaf: dict[str, Any]) -> str:
         bound = f"> {low}" if leaf.get("exclusiveMinimum") else f">= {low}"
         parts.append(" and ".join(part for part in ((bound if low is not None else ""),
                                                     (f"<= {leaf['maximum']}" if "maximum" in leaf else "")) if part))
+    if "minItems" in leaf:
+        parts.append(f"at least {leaf['minItems']}" + (", distinct" if leaf.get("uniqueItems") else ""))
     if "minLength" in leaf:
         parts.append(f"at least {leaf['minLength']} characters")
     pattern = leaf.get("pattern") or items.get("pattern")
