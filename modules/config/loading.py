@@ -167,7 +167,9 @@ def _model_problems(err: ValidationError, workspace: str, sources: Mapping[Path_
         found = [(item, key) for item, key in found if key not in derived]
     lines = []
     for item, key in found:
-        source = source_of(sources, tuple(str(part) for part in item["loc"]))
+        loc = tuple(str(part) for part in item["loc"])
+        # A missing key is the fault of whoever set the table it is missing from.
+        source = source_of(sources, loc[:-1] if item["type"] == "missing" else loc)
         if key in derived:
             source = "STATE_BUCKET"
         value = problems.shown(item.get("input")) if key != "settings" else ""

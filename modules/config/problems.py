@@ -66,6 +66,8 @@ def message(root: type[BaseModel], item: Any) -> str:
         return f"not a known value; allowed: {item['ctx']['expected']}"
     if kind == "extra_forbidden":
         return f"unknown key; allowed: {allowed_keys(root, item['loc'][:-1])}"
+    if kind == "missing":
+        return "missing; allowed: a value (this table has no default for it)"
     if kind in _TYPE_ERRORS:
         return f"wrong type; allowed: {_TYPE_ERRORS[kind]}"
     return str(item["msg"]).removeprefix("Value error, ")

@@ -52,6 +52,9 @@ BAD_FILES = [
      "add the client's name to api.clients"),
     ("prod", 'project = "shop"\n', "config/prod.toml: project (value 'shop'): not a file setting",
      "set PROJECT_NAME"),
+    ("dev", 'data.billing_mode = "PROVISIONED"\ndata.read_capacity.min_capacity = 5\n'
+     'data.write_capacity = { min_capacity = 5, max_capacity = 10 }\n',
+     "config/dev.toml: data.read_capacity.max_capacity", "missing; allowed: a value"),
     ("dev", "log_retention_days = \n", "config/dev.toml: not valid TOML: Invalid value (at line 1, column 22)",
      "allowed: TOML 1.0"),
 ]
