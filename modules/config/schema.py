@@ -406,12 +406,13 @@ class GatewaySettings(_Frozen):
             def shown(value: str | None) -> str:
                 return "not set" if value is None else repr(value)
 
-            raise ValueError(f"API_DOMAIN_NAME ({shown(self.domain_name)}) and API_CERTIFICATE_ARN "
+            # The problem line names the source: API_DOMAIN_NAME/API_CERTIFICATE_ARN or the file.
+            raise ValueError(f"domain_name ({shown(self.domain_name)}) and certificate_arn "
                              f"({shown(self.certificate_arn)}) must be set together; allowed: both set or neither")
         if self.domain_name is not None and not _DOMAIN.match(self.domain_name):
-            raise ValueError(f"API_DOMAIN_NAME {self.domain_name!r} is not a DNS name; allowed: e.g. api.example.com")
+            raise ValueError(f"domain_name {self.domain_name!r} is not a DNS name; allowed: e.g. api.example.com")
         if self.certificate_arn is not None and not _ACM_ARN.match(self.certificate_arn):
-            raise ValueError(f"API_CERTIFICATE_ARN {self.certificate_arn!r} is not an ACM certificate ARN; "
+            raise ValueError(f"certificate_arn {self.certificate_arn!r} is not an ACM certificate ARN; "
                              "allowed: arn:aws:acm:<region>:<account>:certificate/<uuid>")
         return self
 

@@ -180,3 +180,10 @@ def test_the_diagram_synthesizes_with_the_files(tmp_path, monkeypatch):
     diagram.synthesize(tmp_path / "out", "prod")
     [[prod]] = built
     assert (prod.workspace, prod.network.enabled) == ("prod", False)
+
+
+def test_a_custom_domain_from_a_file_is_reported_under_the_file(tmp_path, monkeypatch):
+    monkeypatch.setattr(files, "ROOT", tmp_path)
+    (problem,) = problems(config_dir(tmp_path, prod='api.domain_name = "api.example.com"\n'))
+    assert problem == ("config/prod.toml: api: domain_name ('api.example.com') and certificate_arn (not set) must "
+                       "be set together; allowed: both set or neither")
