@@ -14,7 +14,7 @@ RUNTIME_CATEGORIES := packages runtime dev-packages
 
 export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: install up down redeploy-local watch destroy-local synth list plan rollout test unit lint docs e2e bench bench-local clean
+.PHONY: install up down redeploy-local watch destroy-local synth config config-docs list plan rollout test unit lint docs e2e bench bench-local clean
 
 install: .venv/.synced tools/checkov/.venv/.synced node_modules/.synced
 
@@ -48,6 +48,15 @@ destroy-local:  ## destroy the local stacks in the running emulator, then stop `
 
 synth: install  ## synthesize every workspace (WORKSPACES=dev,prod narrows it); skipped when nothing changed
 	$(PY) main.py
+
+# Configuration: config/<ws>.toml over the typed defaults, environment variables win (docs/configuration.md).
+config: install  ## print the effective settings of WORKSPACE=<ws>, each value with its source (default, file, variable)
+	@test -n "$(WORKSPACE)" || { echo "usage: make config WORKSPACE=<ws> (local, dev, staging or prod)" >&2; exit 1; }
+	$(PY) -m modules.config.show "$(WORKSPACE)"
+
+config-docs: install  ## regenerate config/schema.json and docs/configuration.md's key reference from the settings models
+	$(PY) -m modules.config.file_schema
+	$(PY) -m devtools.config_reference
 
 list: install  ## the stacks, as the cdktf CLI sees them
 	npx cdktf list

@@ -4,8 +4,9 @@ The inputs, hashed together into one digest recorded next to the output
 (`<outdir>/synth-inputs.sha256`):
 
 * the sources: every file under `modules/` and `handlers/`, and `main.py`, `cdktf.json`;
+* the configuration files: every file under `config/` (config/<workspace>.toml, the schema);
 * the lock files: `Pipfile.lock` (Python packages, the Lambda layer), `package-lock.json` (cdktf CLI);
-* the configuration: every variable of `modules.config.ENVIRONMENT_VARIABLES` and `CDKTF_OUTDIR`, plus
+* the configuration variables: every variable of `modules.config.ENVIRONMENT_VARIABLES` and `CDKTF_OUTDIR`, plus
   what decides the artifacts' bytecode (`LAMBDA_BUILD_PYTHON`, `PATH`; see `modules/bytecode.py`);
 * the tools: the Python version, every installed Python distribution and its version, the Node version.
 
@@ -23,7 +24,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 DIGEST_FILE = "synth-inputs.sha256"
-SOURCE_DIRS = ("modules", "handlers")
+SOURCE_DIRS = ("modules", "handlers", "config")
 SOURCE_FILES = ("main.py", "cdktf.json")
 LOCK_FILES = ("Pipfile.lock", "package-lock.json")
 SKIPPED_PARTS = {"__pycache__", ".mypy_cache", ".pytest_cache"}

@@ -105,7 +105,7 @@ BAD_WORKSPACE_VALUES = [
      "dev: rollout.api_function.type", "'Canary10Percent5Min'",
      "allowed: AllAtOnce, Canary10Percent5Minutes, Canary10Percent10Minutes"),
     ({"rollout": {"task_function": {"type": "Linear10PercentEvery1Minute", "reason": "faster feedback in dev"}}},
-     "dev: settings: rollout.task_function", "Linear10PercentEvery1Minute makes its last shift after 9 min",
+     "dev: rollout.task_function.type", "(value 'Linear10PercentEvery1Minute'): makes its last shift after 9 min",
      "allowed: AllAtOnce or one of Canary10Percent15Minutes, Canary10Percent30Minutes, "
      "Linear10PercentEvery2Minutes"),
     ({"rollout": {"api_function": {"type": "AllAtOnce", "reason": "no"}}}, "dev: rollout.api_function.reason",
@@ -127,10 +127,11 @@ def test_bad_workspace_values_give_the_user_facing_message(overrides, field, val
 
 def test_main_reports_a_bad_workspace_default_with_the_same_message(capsys, monkeypatch):
     import main
+    from modules.config import defaults
 
-    # Given a workspace default out of range (as an edit of _DEFAULTS would make it)
-    monkeypatch.setattr(config, "_DEFAULTS", {
-        **config._DEFAULTS, "dev": config._deep_merge(config._DEFAULTS["dev"], {"log_retention_days": 10})})
+    # Given a workspace default out of range (as an edit of defaults.py would make it)
+    bad = defaults.DEFAULTS["dev"].model_construct(**{**dict(defaults.DEFAULTS["dev"]), "log_retention_days": 10})
+    monkeypatch.setitem(defaults.DEFAULTS, "dev", bad)
     monkeypatch.setattr("os.environ", {"WORKSPACES": "dev"})
     # When main.py starts, then it exits 2 with the user-facing message
     assert main.main() == 2

@@ -21,8 +21,9 @@ TOOLS = ["python 3.11.7", "node v20", "cdktf==0.21.0"]
 
 
 def fake_checkout(root: Path) -> Path:
-    for name in ("modules/config.py", "modules/app.py", "handlers/api/app.py", "handlers/shared/constants.py",
-                 "main.py", "cdktf.json", "Pipfile.lock", "package-lock.json"):
+    for name in ("modules/config/schema.py", "modules/app.py", "handlers/api/app.py", "handlers/shared/constants.py",
+                 "config/prod.toml", "config/schema.json", "main.py", "cdktf.json", "Pipfile.lock",
+                 "package-lock.json"):
         (root / name).parent.mkdir(parents=True, exist_ok=True)
         (root / name).write_text(f"# {name}\n")
     return root
@@ -32,8 +33,9 @@ def digest(root: Path, environ: dict[str, str] | None = None, tools: list[str] |
     return synth_cache.inputs_digest(environ or {}, ENVIRONMENT_VARIABLES, root, tools or TOOLS)
 
 
-@pytest.mark.parametrize("path", ["modules/config.py", "handlers/api/app.py", "handlers/shared/constants.py",
-                                  "main.py", "cdktf.json", "Pipfile.lock", "package-lock.json"])
+@pytest.mark.parametrize("path", ["modules/config/schema.py", "handlers/api/app.py", "handlers/shared/constants.py",
+                                  "config/prod.toml", "config/schema.json", "main.py", "cdktf.json", "Pipfile.lock",
+                                  "package-lock.json"])
 def test_a_changed_source_or_lock_file_changes_the_digest(tmp_path: Path, path: str) -> None:
     root = fake_checkout(tmp_path)
     before = digest(root)
@@ -54,7 +56,7 @@ def test_bytecode_caches_do_not_count(tmp_path: Path) -> None:
     root = fake_checkout(tmp_path)
     before = digest(root)
     (root / "modules" / "__pycache__").mkdir()
-    (root / "modules" / "__pycache__" / "config.cpython-311.pyc").write_bytes(b"\0")
+    (root / "modules" / "__pycache__" / "app.cpython-311.pyc").write_bytes(b"\0")
     assert digest(root) == before
 
 
@@ -131,7 +133,7 @@ def test_an_unchanged_input_skips_the_synth_and_force_bypasses_it(fake_synth: di
     assert synths() == 0
 
 
-@pytest.mark.parametrize("change", ["source", "lock", "variable", "build interpreter", "outdir", "tool",
+@pytest.mark.parametrize("change", ["source", "config file", "lock", "variable", "build interpreter", "outdir", "tool",
                                     "output removed", "digest removed"])
 def test_each_kind_of_input_change_gives_a_fresh_synth(fake_synth: dict[str, Any], monkeypatch: pytest.MonkeyPatch,
                                                        change: str) -> None:
@@ -139,6 +141,8 @@ def test_each_kind_of_input_change_gives_a_fresh_synth(fake_synth: dict[str, Any
     assert synths() == 1 and synths() == 0
     if change == "source":
         (root / "handlers" / "api" / "app.py").write_text("changed = True\n")
+    elif change == "config file":  # a reviewed one-line change of a workspace's settings
+        (root / "config" / "prod.toml").write_text('alert_emails = ["oncall@example.com"]\n')
     elif change == "lock":
         (root / "Pipfile.lock").write_text("{}\n")
     elif change == "variable":

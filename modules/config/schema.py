@@ -1,10 +1,9 @@
-"""Workspace configuration: one typed, validated settings model per workspace.
+"""The configuration schema: typed settings models, each field with its validators beside it.
 
-Everything the layers need to know about a workspace lives here, so a reviewer can
-compare `dev` and `prod` in one screen. Per-user values come from environment
-variables (see `ENVIRONMENT_VARIABLES`); everything else is a per-workspace default.
-Bad values fail before anything is synthesized, with one message per problem naming
-the field, the value and what is allowed.
+A field's bounds live in its `Field(...)`; a rule between fields of one model is a
+validator of that model; rules between layers live in `modules.config.rules`. Every
+field carries a docstring: it becomes the field's description in the JSON Schema of the
+configuration files (config/schema.json) and in docs/configuration.md.
 """
 
 from __future__ import annotations
@@ -12,16 +11,14 @@ from __future__ import annotations
 import ipaddress
 import math
 import re
-from collections.abc import Mapping
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError, field_validator, model_validator
 
 from handlers.api.routes_table import ROUTES
 from handlers.shared.constants import DEFAULT_EMULATOR_ENDPOINT, DEFAULT_PROJECT, DEFAULT_REGION
-from modules.catalog import FUNCTIONS, ApiTrigger, FunctionSpec, triggered_by
+from modules.catalog import FUNCTIONS, FunctionSpec
 from modules.catalog import function as catalog_function
-from modules.config_errors import ConfigError, describe
 
 WORKSPACES: tuple[str, ...] = ("local", "dev", "staging", "prod")
 Workspace = Literal["local", "dev", "staging", "prod"]
@@ -31,7 +28,7 @@ LOG_RETENTION_DAYS: tuple[int, ...] = (
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
 )
 
-# The documented environment-variable interface (README "Configuration").
+# The documented environment-variable interface (docs/configuration.md).
 ENVIRONMENT_VARIABLES: dict[str, str] = {
     "WORKSPACES": "comma-separated workspaces to synthesize (default: all of local, dev, staging, prod)",
     "PROJECT_NAME": f"project name used in every resource name (default: {DEFAULT_PROJECT})",
@@ -51,36 +48,49 @@ _REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _ACM_ARN = re.compile(r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-f-]{36}$")
 _CLIENT = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
+_SCHEDULE = re.compile(r"^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\([^()]+\))$")
 # Routes whose answer changes with every poll or probe: never served from the stage cache.
 NEVER_CACHED_ROUTES = frozenset({("GET", "/jobs/{id}"), ("GET", "/health")})
 # A usage plan MONTH counted at its longest.
 SECONDS_PER_QUOTA_MONTH = 31 * 86_400
+
+
+def _cacheable_routes() -> list[str]:
+    return [f"{m} {p}" for m, p in ROUTES if m == "GET" and (m, p) not in NEVER_CACHED_ROUTES]
+
+
 _DOMAIN = re.compile(r"^(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # Attribute docstrings become field descriptions (schema, docs page).
+    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
 
 
-MemoryMb = Annotated[int, Field(ge=128, le=10240, description="Lambda memory, 128-10240 MB")]
-TimeoutSeconds = Annotated[int, Field(ge=1, le=900, description="Lambda timeout, 1-900 s")]
+MemoryMb = Annotated[int, Field(ge=128, le=10240)]
+TimeoutSeconds = Annotated[int, Field(ge=1, le=900)]
 
 
 class FunctionSizing(_Frozen):
     """Memory, timeout and (opt-in) reserved concurrency of one Lambda function."""
 
     memory_mb: MemoryMb = 256
+    """Memory of the function (aws_lambda_function memory_size), in MB; CPU grows with it."""
     timeout_seconds: TimeoutSeconds = 30
+    """Timeout of the function, in seconds; its p99-duration alarm is a share of it."""
     # Reserved concurrency is opt-in (None: the function shares the account's unreserved
     # pool). A reservation is both the function's guarantee and its ceiling, and AWS keeps
     # 100 of the account's concurrency unreserved, so reservations fail in new accounts with
     # a low quota: set one only with the reason, in `reservation_reason`.
     reserved_concurrency: int | None = Field(default=None, ge=1, le=1000)
+    """Reserved concurrency of the function: its guarantee and its ceiling (none: the shared pool)."""
     reservation_reason: str | None = Field(default=None, min_length=10)
+    """Why the function reserves concurrency (required with reserved_concurrency)."""
     # The assumption the API's throttle is sized from: the duration of one invocation, in
     # ms, averaged over warm invocations and the occasional cold start. The API admits at
     # most concurrency x 1000 / expected_duration_ms requests per second.
     expected_duration_ms: int = Field(default=200, ge=1, le=900_000)
+    """Expected duration of one invocation, in ms: the API's throttle is sized from it."""
 
     @model_validator(mode="after")
     def _reservation_has_reason(self) -> FunctionSizing:
@@ -97,18 +107,26 @@ class FunctionOverride(_Frozen):
     """Per-function sizing override: only the fields set replace the function's class default."""
 
     memory_mb: MemoryMb | None = None
+    """Memory of this function, in MB (replaces its class's value)."""
     timeout_seconds: TimeoutSeconds | None = None
+    """Timeout of this function, in seconds (replaces its class's value)."""
     reserved_concurrency: int | None = Field(default=None, ge=1, le=1000)
+    """Reserved concurrency of this function (with reservation_reason)."""
     reservation_reason: str | None = Field(default=None, min_length=10)
+    """Why this function reserves concurrency."""
     expected_duration_ms: int | None = Field(default=None, ge=1, le=900_000)
+    """Expected duration of one invocation of this function, in ms."""
 
 
 class CapacitySettings(_Frozen):
     """Provisioned capacity with target-tracking autoscaling (table and GSI alike)."""
 
     min_capacity: int = Field(ge=1, le=40000)
+    """Lowest provisioned capacity units autoscaling may set."""
     max_capacity: int = Field(ge=1, le=40000)
+    """Highest provisioned capacity units autoscaling may set."""
     target_utilization: float = Field(default=70.0, ge=20.0, le=90.0)
+    """Share of the provisioned capacity (percent) target tracking keeps consumed."""
 
     @model_validator(mode="after")
     def _min_not_above_max(self) -> CapacitySettings:
@@ -124,10 +142,15 @@ class NetworkSettings(_Frozen):
     """The network layer; `enabled = False` means functions run outside a VPC."""
 
     enabled: bool = True
+    """Whether the network layer exists and the functions run in its private subnets."""
     vpc_cidr: str = "10.0.0.0/16"
+    """The VPC's IPv4 range; subnets are carved from it (VPC_CIDR wins)."""
     az_count: int = Field(default=2, ge=2, le=3)
+    """Availability zones with one private and one public subnet each."""
     nat_gateway_count: int = Field(default=1, ge=0, le=3)
+    """NAT gateways: 0 (no internet egress), 1 (shared) or one per AZ."""
     interface_endpoints: bool = False
+    """Interface VPC endpoints for the AWS APIs the functions call (besides the gateway endpoints)."""
 
     @field_validator("vpc_cidr")
     @classmethod
@@ -153,13 +176,21 @@ class DataSettings(_Frozen):
     """The data layer: table billing, protection and bucket lifecycles."""
 
     billing_mode: Literal["PAY_PER_REQUEST", "PROVISIONED"] = "PAY_PER_REQUEST"
+    """Billing of the items table and its GSI: on demand, or provisioned with autoscaling."""
     read_capacity: CapacitySettings | None = None
+    """Provisioned read capacity of the table and its GSI (PROVISIONED only)."""
     write_capacity: CapacitySettings | None = None
+    """Provisioned write capacity of the table and its GSI (PROVISIONED only)."""
     point_in_time_recovery: bool = True
+    """Point-in-time recovery of the DynamoDB tables."""
     deletion_protection: bool = False
+    """DynamoDB deletion protection on the tables."""
     code_noncurrent_version_days: int = Field(default=30, ge=30, le=90)
+    """Days the code bucket keeps a replaced artifact version."""
     log_archive_expiry_days: int = Field(default=90, ge=1, le=3650)
+    """Days the log archive bucket keeps an object."""
     dlq_retention_seconds: int = Field(default=1_209_600, ge=60, le=1_209_600)
+    """Retention of the dead-letter queues, in seconds."""
 
     @model_validator(mode="after")
     def _capacity_matches_billing(self) -> DataSettings:
@@ -178,31 +209,48 @@ class AppSettings(_Frozen):
     """Settings the app layer reads (functions, workflow, schedule, stream)."""
 
     lambda_architecture: Literal["arm64", "x86_64"] = "arm64"
+    """Instruction set of every function and of the dependencies layer."""
     lambda_runtime: Literal["python3.11", "python3.12", "python3.13"] = "python3.13"
+    """Python runtime of every function and of the dependencies layer."""
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    """POWERTOOLS_LOG_LEVEL of every function."""
     # Sizing per class of function (`kind` in modules/catalog.py), then per function by name.
     api_function: FunctionSizing = FunctionSizing(memory_mb=512, timeout_seconds=29)
+    """Sizing of the functions of class api (modules/catalog.py)."""
     task_function: FunctionSizing = FunctionSizing(memory_mb=512, timeout_seconds=30)
-    function_overrides: dict[str, FunctionOverride] = {}
+    """Sizing of the functions of class task (workflow, schedule, stream)."""
+    function_overrides: dict[str, FunctionOverride] = Field(
+        default={}, json_schema_extra={"propertyNames": {"enum": [spec.name for spec in FUNCTIONS]}})
+    """Sizing of one function by catalog name; fields not set keep the class value."""
     # What a function without a reservation can count on from the account's unreserved
     # pool, which every such function of every workspace in the account shares (at least
     # 100 exist in any account that reserves; new accounts may have less in all).
     assumed_unreserved_concurrency: int = Field(default=50, ge=1, le=10000)
+    """Concurrency a function without a reservation counts on from the shared pool."""
     # The account's concurrency quota the reservations must fit in (AWS default 1000; AWS
     # keeps 100 of it unreserved).
     account_concurrency_limit: int = Field(default=1000, ge=100)
-    schedule_expression: str = "rate(1 day)"
+    """The account's Lambda concurrency quota the reservations must fit in."""
+    schedule_expression: str = Field(default="rate(1 day)", json_schema_extra={"pattern": _SCHEDULE.pattern})
+    """When the EventBridge schedule runs the digest function."""
     stream_batch_size: int = Field(default=100, ge=1, le=10000)
+    """Records per batch of the DynamoDB stream mapping."""
     stream_batching_window_seconds: int = Field(default=5, ge=0, le=300)
+    """Seconds the stream mapping gathers records before invoking."""
     stream_max_retries: int = Field(default=3, ge=0, le=10000)
+    """Retries of a failed stream batch before it goes to the on-failure destination."""
     # DynamoDB Streams keeps a record 24 h: an older limit can never apply. Batches the mapping
     # gives up on go to the S3 on-failure destination in full (modules/app.py), so bounded
     # retries lose nothing.
     stream_max_record_age_seconds: int = Field(default=3600, ge=60, le=86400)
+    """Age after which a stream record is no longer retried."""
     allowed_origins: tuple[str, ...] = ()
+    """Origins the API answers with CORS headers (ALLOWED_ORIGINS of the api function)."""
     # Functions whose published versions start from a SnapStart snapshot (Python 3.12 and
-    # later): init leaves the request path. Each restore is billed (README "Cold starts").
-    snapstart_functions: tuple[str, ...] = ()
+    # later): init leaves the request path. Each restore is billed (docs/cold-starts.md).
+    snapstart_functions: tuple[str, ...] = Field(
+        default=(), json_schema_extra={"items": {"type": "string", "enum": [spec.name for spec in FUNCTIONS]}})
+    """Functions whose published versions start from a SnapStart snapshot."""
 
     @field_validator("function_overrides")
     @classmethod
@@ -258,7 +306,7 @@ class AppSettings(_Frozen):
     @field_validator("schedule_expression")
     @classmethod
     def _schedule(cls, value: str) -> str:
-        if not re.fullmatch(r"(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\([^()]+\))", value):
+        if not _SCHEDULE.fullmatch(value):
             raise ValueError(f"{value!r} is not a schedule; allowed: rate(N unit) or cron(...)")
         return value
 
@@ -267,34 +315,50 @@ class GatewaySettings(_Frozen):
     """API Gateway settings: kind, throttling, clients and quota, cache, WAF, logging, domain."""
 
     kind: Literal["rest", "http"] = "rest"
+    """REST API (API keys, usage plan, cache, WAF) or HTTP API (IAM auth); API_KIND wins."""
     # What the API admits from everyone together: requests per second and burst. API Gateway
     # applies a stage throttle to each method (route) on its own, so both are split evenly
     # over the routes; they must fit the api function's concurrency (see WorkspaceSettings).
     throttle_burst_limit: int = Field(default=50, ge=1, le=5000)
+    """Burst the API admits from all clients together (split over the routes)."""
     throttle_rate_limit: float = Field(default=100, gt=0, le=10000)
+    """Requests per second the API admits from all clients together (split over the routes)."""
     # REST kind: one API key per client, all in the usage plan, whose per-key throttle is
     # the API's share for one client; the first client keeps the original key (and the
     # `api_key_id`/`api_key_value` outputs).
-    clients: tuple[str, ...] = ("default",)
+    clients: tuple[str, ...] = Field(default=("default",), json_schema_extra={
+        "items": {"type": "string", "pattern": _CLIENT.pattern}, "minItems": 1, "uniqueItems": True})
+    """API clients, one API key each in the usage plan (add a name for a client with its own key)."""
     # Requests per key and month; None (the default) for no quota. A quota below what the
     # per-key throttle admits in a month locks the client out until the month ends.
     quota_per_month: int | None = Field(default=None, ge=1)
+    """Requests per key and month (none: no quota)."""
     # GET routes answered from the stage cache, with their TTL in seconds (1-3600), e.g.
     # {"GET /items/{id}": 30}; none by default: items are mutable (PUT with optimistic
     # concurrency) and jobs are polled, so a cached answer is a stale one. The cache cluster
     # exists exactly when a route is cached.
-    cached_routes: dict[str, int] = {}
+    cached_routes: dict[str, int] = Field(default={}, json_schema_extra={
+        "propertyNames": {"enum": list[JsonValue](_cacheable_routes())},
+        "additionalProperties": {"type": "integer", "minimum": 1, "maximum": 3600}})
+    """GET routes served from the stage cache, with their TTL in seconds."""
     cache_cluster_size: Literal["0.5", "1.6", "6.1", "13.5", "28.4", "58.2", "118", "237"] = "0.5"
+    """Size (GB) of the stage cache cluster, which exists when a route is cached."""
     execution_logging_level: Literal["OFF", "ERROR", "INFO"] = "INFO"
+    """API Gateway execution logging of the stage."""
     waf_enabled: bool = False
+    """A WAF web ACL (managed rules, per-IP rate rule, body size) on the REST stage."""
     # The per-IP rate rule counts over this window (60, 120, 300 or 600 s) and admits what
     # the throttle admits in it; a blocked client is told to retry after the window.
     waf_rate_window_seconds: Literal[60, 120, 300, 600] = 60
+    """Window of the WAF per-IP rate rule, in seconds."""
     # Bodies above this size are refused by the WAF (413, the product's error shape); the
     # contract suite checks it is above the largest body the contract accepts.
     waf_max_body_bytes: int = Field(default=262_144, ge=65_536, le=10 * 1024 * 1024)
+    """Bodies above this size are refused by the WAF (413)."""
     domain_name: str | None = None
+    """Custom domain of the API (with certificate_arn); API_DOMAIN_NAME wins."""
     certificate_arn: str | None = None
+    """ACM certificate of the custom domain; API_CERTIFICATE_ARN wins."""
 
     @property
     def client_rate_limit(self) -> float:
@@ -319,7 +383,7 @@ class GatewaySettings(_Frozen):
     @field_validator("cached_routes")
     @classmethod
     def _cached_routes(cls, value: dict[str, int]) -> dict[str, int]:
-        cacheable = [f"{m} {p}" for m, p in ROUTES if m == "GET" and (m, p) not in NEVER_CACHED_ROUTES]
+        cacheable = _cacheable_routes()
         for route, ttl in value.items():
             if route not in cacheable:
                 raise ValueError(f"cached_routes key {route!r} cannot be cached; allowed: {', '.join(cacheable)} "
@@ -342,12 +406,13 @@ class GatewaySettings(_Frozen):
             def shown(value: str | None) -> str:
                 return "not set" if value is None else repr(value)
 
-            raise ValueError(f"API_DOMAIN_NAME ({shown(self.domain_name)}) and API_CERTIFICATE_ARN "
+            # The problem line names the source: API_DOMAIN_NAME/API_CERTIFICATE_ARN or the file.
+            raise ValueError(f"domain_name ({shown(self.domain_name)}) and certificate_arn "
                              f"({shown(self.certificate_arn)}) must be set together; allowed: both set or neither")
         if self.domain_name is not None and not _DOMAIN.match(self.domain_name):
-            raise ValueError(f"API_DOMAIN_NAME {self.domain_name!r} is not a DNS name; allowed: e.g. api.example.com")
+            raise ValueError(f"domain_name {self.domain_name!r} is not a DNS name; allowed: e.g. api.example.com")
         if self.certificate_arn is not None and not _ACM_ARN.match(self.certificate_arn):
-            raise ValueError(f"API_CERTIFICATE_ARN {self.certificate_arn!r} is not an ACM certificate ARN; "
+            raise ValueError(f"certificate_arn {self.certificate_arn!r} is not an ACM certificate ARN; "
                              "allowed: arn:aws:acm:<region>:<account>:certificate/<uuid>")
         return self
 
@@ -356,48 +421,67 @@ class AlarmRule(_Frozen):
     """When one alarm fires: above `threshold` for `periods` consecutive 5-minute periods."""
 
     threshold: float = Field(ge=0)
+    """The alarm fires above this value."""
     periods: int = Field(default=1, ge=1, le=24)
+    """Consecutive 5-minute periods above the threshold before the alarm fires."""
 
 
 class AnyOccurrenceRule(AlarmRule):
     """Compared with >=: a threshold of 1 reports every occurrence."""
 
     threshold: float = Field(default=1, ge=1)
+    """The alarm fires at this count or more (1: every occurrence)."""
 
 
 class FractionRule(AlarmRule):
     """A threshold that is a share: of requests, or of a function's timeout."""
 
     threshold: float = Field(gt=0, le=1)
+    """The alarm fires above this share (0 to 1)."""
 
 
 class MillisecondsRule(AlarmRule):
     """A threshold in milliseconds (latency, record age)."""
 
     threshold: float = Field(ge=1)
+    """The alarm fires above this many milliseconds."""
 
 
 class AlarmSettings(_Frozen):
     """Every number an alarm uses: one rule per alarm family (reference figures)."""
 
     function_errors: AlarmRule = AlarmRule(threshold=10, periods=2)
+    """Errors of each function."""
     function_throttles: AlarmRule = AlarmRule(threshold=5, periods=1)
+    """Throttled invocations of each function."""
     # A share of each function's own timeout.
     function_duration_p99: FractionRule = FractionRule(threshold=0.8, periods=1)
+    """p99 duration of each function, as a share of its own timeout."""
     api_5xx: AlarmRule = AlarmRule(threshold=10, periods=1)
+    """5XX answers of the API."""
     api_4xx_rate: FractionRule = FractionRule(threshold=0.05, periods=2)
+    """Share of the API's answers that are 4XX."""
     api_latency_p99_ms: MillisecondsRule = MillisecondsRule(threshold=2000, periods=1)
+    """p99 latency of the API, in ms."""
     table_throttled_requests: AlarmRule = AlarmRule(threshold=10, periods=1)
+    """Throttled requests of the items table."""
     table_system_errors: AlarmRule = AlarmRule(threshold=0, periods=1)
+    """System errors of the items table."""
     # One message in a dead-letter queue is already an incident.
     dlq_visible_messages: AnyOccurrenceRule = AnyOccurrenceRule(threshold=1, periods=1)
+    """Messages in a dead-letter queue."""
     state_machine_failed: AlarmRule = AlarmRule(threshold=5, periods=1)
+    """Failed workflow executions."""
     # Any timed-out or throttled execution is reported.
     state_machine_timed_out: AnyOccurrenceRule = AnyOccurrenceRule(threshold=1, periods=1)
+    """Timed-out workflow executions."""
     state_machine_throttled: AnyOccurrenceRule = AnyOccurrenceRule(threshold=1, periods=1)
+    """Throttled workflow executions."""
     stream_iterator_age_ms: MillisecondsRule = MillisecondsRule(threshold=60_000, periods=1)
+    """Age of the newest stream record the mapping read, in ms."""
     # A discarded stream batch the mapping could not write to its S3 destination is lost.
     stream_destination_delivery_failures: AnyOccurrenceRule = AnyOccurrenceRule(threshold=1, periods=1)
+    """Discarded stream batches the mapping could not write to S3."""
 
 
 # CodeDeploy's predefined Lambda deployment configurations (AWS CodeDeploy user guide,
@@ -427,8 +511,10 @@ def bake_minutes(preference: str) -> int:
 class DeploymentPreference(_Frozen):
     """How CodeDeploy moves a function's `live` alias to a new version, and why."""
 
-    type: str
-    reason: str
+    type: str = Field(json_schema_extra={"enum": list(DEPLOYMENT_PREFERENCES)})
+    """CodeDeploy's traffic shifting for a new version (CodeDeployDefault.Lambda<type>)."""
+    reason: str = Field(json_schema_extra={"minLength": 10})
+    """Why this preference fits the workspace (at least 10 characters)."""
 
     @field_validator("reason")
     @classmethod
@@ -467,43 +553,68 @@ class RolloutSettings(_Frozen):
     to fire (WorkspaceSettings checks it against `alarms`)."""
 
     api_function: DeploymentPreference = DeploymentPreference(type="AllAtOnce", reason=_NO_BAKE)
+    """How a new version of an api-class function takes traffic."""
     task_function: DeploymentPreference = DeploymentPreference(type="AllAtOnce", reason=_NO_BAKE)
+    """How a new version of a task-class function takes traffic."""
     # How long `make rollout` waits for all deployments beyond their own bake time.
     wait_margin_minutes: int = Field(default=15, ge=1, le=240)
+    """How long `make rollout` waits beyond the deployments' own bake time."""
 
     def preference(self, kind: str) -> DeploymentPreference:
         return self.api_function if kind == "api" else self.task_function
 
 
-# The alarms whose ALARM state stops a function's deployment and rolls it back, per class of
-# function: names of AlarmSettings fields (modules/rollout.py maps them to the alarms).
-ROLLBACK_ALARM_RULES: dict[str, tuple[str, ...]] = {
-    "api": ("function_errors", "function_duration_p99", "api_5xx"),
-    "task": ("function_errors", "function_duration_p99"),
-}
 ALARM_PERIOD_SECONDS = 300  # every alarm evaluates 5-minute periods (modules/observability.py)
 
-class WorkspaceSettings(_Frozen):
-    """Everything one workspace's layer stacks are built from."""
 
-    workspace: Workspace
-    project: str = DEFAULT_PROJECT
-    region: str = DEFAULT_REGION
-    state_bucket: str
-    alert_emails: tuple[str, ...] = ()
-    emulator_endpoint: str | None = None
-    log_retention_days: int = 7
+class WorkspaceConfig(_Frozen):
+    """What a workspace's defaults (modules/config/defaults.py) and its file
+    (config/<workspace>.toml) set: every setting but the per-user ones of the environment."""
+
+    alert_emails: tuple[str, ...] = Field(default=(), json_schema_extra={
+        "items": {"type": "string", "pattern": _EMAIL.pattern}})
+    """E-mail addresses subscribed to the alert topic (each confirms its subscription); ALERT_EMAILS wins."""
+    log_retention_days: int = Field(default=7, json_schema_extra={"enum": list(LOG_RETENTION_DAYS)})
+    """Retention of every log group of the workspace (functions, API, workflow, flow logs), in days."""
     kms_deletion_window_days: int = Field(default=30, ge=7, le=30)
+    """Days between scheduling the deletion of the workspace's KMS key and the deletion."""
     xray_tracing: bool = True
-    # Bucket policies deny requests without TLS and uploads asking for anything but SSE-KMS
-    # with the workspace key (see LOCAL_DIFFERENCES).
+    """Active X-Ray tracing on the functions, the API stage and the workflow."""
     s3_guard_policies: bool = True
+    """Bucket policies deny requests without TLS and uploads asking for anything but SSE-KMS with the
+    workspace key (off in local only; see LOCAL_DIFFERENCES)."""
     network: NetworkSettings = NetworkSettings()
     data: DataSettings = DataSettings()
     app: AppSettings = AppSettings()
     api: GatewaySettings = GatewaySettings()
     alarms: AlarmSettings = AlarmSettings()
     rollout: RolloutSettings = RolloutSettings()
+
+    @field_validator("alert_emails")
+    @classmethod
+    def _emails(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for email in value:
+            if not _EMAIL.match(email):
+                raise ValueError(f"{email!r} is not an e-mail address; allowed: comma-separated name@domain.tld")
+        return value
+
+    @field_validator("log_retention_days")
+    @classmethod
+    def _retention(cls, value: int) -> int:
+        if value not in LOG_RETENTION_DAYS:
+            raise ValueError(f"{value} is not a CloudWatch Logs retention; allowed: {LOG_RETENTION_DAYS}")
+        return value
+
+
+class WorkspaceSettings(WorkspaceConfig):
+    """Everything one workspace's layer stacks are built from: its configuration plus the
+    per-user values only the environment sets (see ENVIRONMENT_VARIABLES)."""
+
+    workspace: Workspace
+    project: str = DEFAULT_PROJECT
+    region: str = DEFAULT_REGION
+    state_bucket: str
+    emulator_endpoint: str | None = None
 
     @field_validator("project")
     @classmethod
@@ -528,21 +639,6 @@ class WorkspaceSettings(_Frozen):
                              "dots and hyphens")
         return value
 
-    @field_validator("alert_emails")
-    @classmethod
-    def _emails(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        for email in value:
-            if not _EMAIL.match(email):
-                raise ValueError(f"{email!r} is not an e-mail address; allowed: comma-separated name@domain.tld")
-        return value
-
-    @field_validator("log_retention_days")
-    @classmethod
-    def _retention(cls, value: int) -> int:
-        if value not in LOG_RETENTION_DAYS:
-            raise ValueError(f"{value} is not a CloudWatch Logs retention; allowed: {LOG_RETENTION_DAYS}")
-        return value
-
     @field_validator("emulator_endpoint")
     @classmethod
     def _endpoint(cls, value: str | None) -> str | None:
@@ -557,55 +653,6 @@ class WorkspaceSettings(_Frozen):
                              "allowed: an endpoint in the local workspace, none elsewhere")
         return self
 
-    @model_validator(mode="after")
-    def _throttle_fits_the_api_function(self) -> WorkspaceSettings:
-        """The API admits no more than its function runs: rate <= concurrency x 1000 /
-        expected duration, burst <= concurrency (else Lambda throttles and API Gateway
-        answers the client with a 5xx)."""
-        concurrency, capacity = self.api_capacity()
-        api = self.api
-        if api.throttle_rate_limit > capacity or api.throttle_burst_limit > concurrency:
-            raise ValueError(
-                f"api.throttle_rate_limit {api.throttle_rate_limit:g}/s and throttle_burst_limit "
-                f"{api.throttle_burst_limit} exceed what the api function runs ({concurrency} concurrent x 1000 / "
-                f"{self.app.sizing(self._api_function_name()).expected_duration_ms} ms = {capacity:g}/s); allowed: "
-                f"rate <= {capacity:g} and burst <= {concurrency}, or more reserved concurrency")
-        return self
-
-    @model_validator(mode="after")
-    def _rollouts_outlast_their_alarms(self) -> WorkspaceSettings:
-        """CodeDeploy rolls back on alarm only while the deployment runs: once the last shift
-        is made, an alarm no longer moves the alias back. A canary or linear preference must
-        therefore bake at least as long as its slowest rollback alarm needs to fire (periods x
-        5 min) plus one period, because CloudWatch aggregates on period boundaries and a
-        regression that starts mid-period fills its first full period only at the next one."""
-        for kind, alarm_rules in ROLLBACK_ALARM_RULES.items():
-            preference = self.rollout.preference(kind)
-            if preference.type == "AllAtOnce":
-                continue
-            slowest = max(alarm_rules, key=lambda rule: getattr(self.alarms, rule).periods)
-            periods = getattr(self.alarms, slowest).periods
-            needed = (periods + 1) * ALARM_PERIOD_SECONDS // 60
-            if preference.bake_minutes < needed:
-                enough = [name for name in DEPLOYMENT_PREFERENCES if bake_minutes(name) >= needed]
-                raise ValueError(
-                    f"rollout.{kind}_function {preference.type} makes its last shift after {preference.bake_minutes} "
-                    f"min, before its rollback alarm {slowest} can fire ({periods} x 5 min, plus one period to the "
-                    f"next period boundary = {needed} min); allowed: AllAtOnce or one of {', '.join(enough)}")
-        return self
-
-    @staticmethod
-    def _api_function_name() -> str:
-        [spec] = triggered_by(ApiTrigger)
-        return spec.name
-
-    def api_capacity(self) -> tuple[int, float]:
-        """The api function's concurrency (reserved, else the assumed unreserved share) and
-        the requests per second it runs at its expected duration."""
-        sizing = self.app.sizing(self._api_function_name())
-        concurrency = sizing.reserved_concurrency or self.app.assumed_unreserved_concurrency
-        return concurrency, concurrency * 1000 / sizing.expected_duration_ms
-
     @property
     def is_production_like(self) -> bool:
         """Stateful resources are protected from deletion outside dev and local."""
@@ -614,159 +661,3 @@ class WorkspaceSettings(_Frozen):
     def name(self, thing: str) -> str:
         """The resource naming rule: `{project}-{workspace}-{thing}`."""
         return f"{self.project}-{self.workspace}-{thing}"
-
-
-def _task(memory: int, timeout: int) -> dict[str, int]:
-    return {"memory_mb": memory, "timeout_seconds": timeout}
-
-
-# Staging and prod: new versions take traffic gradually, for as long as the rollback alarms
-# need to fire (errors: 2 x 5 min, plus one period: 15 min; see _rollouts_outlast_their_alarms).
-_GRADUAL_ROLLOUT: dict[str, Any] = {
-    "api_function": {
-        "type": "Canary10Percent15Minutes",
-        "reason": "the API takes user traffic: 10 % of it on the new version for 15 minutes, long enough for the "
-                  "errors, p99 duration and 5XX alarms to stop the rollout before everyone gets it"},
-    "task_function": {
-        "type": "Linear10PercentEvery2Minutes",
-        "reason": "tasks run from the workflow, the schedule and the stream, in bursts: 10 % more every 2 minutes "
-                  "(18 minutes in all) keeps both versions taking work while the errors alarm can still fire"},
-}
-
-# Per-workspace defaults (reference figures: retention 7/30/90, memory 512/1024/2048,
-# timeouts 30/60/90, provisioned capacity with 70 % target tracking in prod).
-_DEFAULTS: dict[str, dict[str, Any]] = {
-    "dev": {
-        "log_retention_days": 7,
-        "kms_deletion_window_days": 7,
-        "network": {"vpc_cidr": "10.10.0.0/16", "az_count": 2, "nat_gateway_count": 1},
-        "data": {"point_in_time_recovery": True, "deletion_protection": False},
-        "app": {"log_level": "DEBUG", "task_function": _task(512, 30)},
-        # No reservations: 50 of the unreserved pool at 200 ms run 250 requests/s.
-        "api": {"throttle_burst_limit": 50, "throttle_rate_limit": 100, "execution_logging_level": "INFO"},
-    },
-    "staging": {
-        "log_retention_days": 30,
-        "kms_deletion_window_days": 30,
-        "network": {"vpc_cidr": "10.20.0.0/16", "az_count": 2, "nat_gateway_count": 1},
-        "data": {"deletion_protection": True, "code_noncurrent_version_days": 60},
-        "app": {"log_level": "INFO", "task_function": _task(1024, 60), "snapstart_functions": ("api",)},
-        "api": {"throttle_burst_limit": 50, "throttle_rate_limit": 200, "execution_logging_level": "INFO"},
-        "rollout": _GRADUAL_ROLLOUT,
-    },
-    "prod": {
-        "log_retention_days": 90,
-        "kms_deletion_window_days": 30,
-        "network": {"vpc_cidr": "10.30.0.0/16", "az_count": 3, "nat_gateway_count": 3,
-                    "interface_endpoints": True},
-        "data": {
-            "billing_mode": "PROVISIONED",
-            "read_capacity": {"min_capacity": 20, "max_capacity": 1000, "target_utilization": 70.0},
-            "write_capacity": {"min_capacity": 20, "max_capacity": 1000, "target_utilization": 70.0},
-            "deletion_protection": True,
-            "code_noncurrent_version_days": 90,
-        },
-        "app": {"log_level": "INFO", "task_function": _task(2048, 90), "snapstart_functions": ("api",),
-                "api_function": {
-                    "memory_mb": 1024, "timeout_seconds": 29, "expected_duration_ms": 200,
-                    "reserved_concurrency": 200,
-                    "reservation_reason": "the API is the product's front door: its throttle (1000/s at 200 ms) "
-                                          "is sized from these 200, which the task and stream functions of the "
-                                          "account must not take"}},
-        # 200 reserved x 1000 / 200 ms = 1000 requests/s; the burst of 200 fills them at once.
-        "api": {"throttle_burst_limit": 200, "throttle_rate_limit": 1000, "waf_enabled": True,
-                "execution_logging_level": "ERROR"},
-        "rollout": _GRADUAL_ROLLOUT,
-    },
-}
-
-# `local` is `dev` minus what the embedded emulator cannot host. Every difference is
-# listed here with its reason, and nowhere else.
-LOCAL_DIFFERENCES: dict[str, tuple[Any, str]] = {
-    "network": (
-        {"enabled": False},
-        "handlers run in-process next to the emulator, so VPC placement has nothing to attach to",
-    ),
-    "s3_guard_policies": (
-        False,
-        "the emulator evaluates S3 bucket policies but ignores their conditions, so the conditional Deny "
-        "statements (TLS only, SSE-KMS uploads only) would deny every request, Terraform's state reads included",
-    ),
-}
-
-
-def _local_defaults() -> dict[str, Any]:
-    merged = _deep_merge({}, _DEFAULTS["dev"])
-    for key, (value, _reason) in LOCAL_DIFFERENCES.items():
-        merged[key] = _deep_merge(merged.get(key, {}), value) if isinstance(value, dict) else value
-    return merged
-
-
-def _deep_merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
-    merged = dict(base)
-    for key, value in extra.items():
-        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
-            merged[key] = _deep_merge(dict(merged[key]), value)
-        else:
-            merged[key] = value
-    return merged
-
-
-def _split(raw: str | None) -> tuple[str, ...]:
-    return tuple(part.strip() for part in (raw or "").split(",") if part.strip())
-
-
-def settings_for(workspace: str, environ: Mapping[str, str],
-                 overrides: Mapping[str, Any] | None = None) -> WorkspaceSettings:
-    """Build and validate one workspace's settings from its defaults, `overrides` (a
-    partial settings dict merged over the defaults) and the environment."""
-    if workspace not in WORKSPACES:
-        raise ConfigError([f"workspace {workspace!r} is not a workspace; allowed: {', '.join(WORKSPACES)}"])
-    project = environ.get("PROJECT_NAME") or DEFAULT_PROJECT
-    region = environ.get("DEPLOY_REGION") or DEFAULT_REGION
-    defaults = _deep_merge(_local_defaults() if workspace == "local" else _DEFAULTS[workspace], overrides or {})
-    # The state bucket's default is derived from the project and the region.
-    derived = frozenset() if environ.get("STATE_BUCKET") else frozenset({"state_bucket"})
-    from_environment: dict[str, Any] = {
-        "workspace": workspace,
-        "project": project,
-        "region": region,
-        "state_bucket": environ.get("STATE_BUCKET") or f"{project}-tfstate-{region}",
-        "alert_emails": _split(environ.get("ALERT_EMAILS")),
-        "emulator_endpoint": (environ.get("EMULATOR_ENDPOINT") or DEFAULT_EMULATOR_ENDPOINT)
-        if workspace == "local" else None,
-    }
-    if environ.get("VPC_CIDR"):
-        from_environment["network"] = {"vpc_cidr": environ["VPC_CIDR"]}
-    api: dict[str, Any] = {}
-    domain, certificate = environ.get("API_DOMAIN_NAME"), environ.get("API_CERTIFICATE_ARN")
-    if domain or certificate:
-        api.update({"domain_name": domain or None, "certificate_arn": certificate or None})
-    if environ.get("API_KIND"):
-        api["kind"] = environ["API_KIND"]
-    if api:
-        from_environment["api"] = api
-    data = _deep_merge(defaults, from_environment)
-    try:
-        return WorkspaceSettings.model_validate(data)
-    except ValidationError as err:
-        raise ConfigError(describe(err, WorkspaceSettings, workspace, derived)) from None
-
-
-def load_settings(environ: Mapping[str, str]) -> list[WorkspaceSettings]:
-    """Validate the whole configuration; raise one ConfigError listing every problem."""
-    selected = _split(environ.get("WORKSPACES")) or WORKSPACES
-    unknown = [w for w in selected if w not in WORKSPACES]
-    if unknown:
-        raise ConfigError([f"WORKSPACES: {', '.join(map(repr, unknown))} is not a workspace; "
-                           f"allowed: {', '.join(WORKSPACES)}"])
-    problems: list[str] = []
-    result: list[WorkspaceSettings] = []
-    for workspace in dict.fromkeys(selected):
-        try:
-            result.append(settings_for(workspace, environ))
-        except ConfigError as err:
-            problems.extend(err.problems)
-    if problems:
-        raise ConfigError(list(dict.fromkeys(problems)))
-    return result
