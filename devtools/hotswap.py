@@ -35,11 +35,12 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from devtools import rollout
-from handlers.shared.constants import EMULATOR_ACCESS_KEY_ID, EMULATOR_SECRET_ACCESS_KEY, LIVE_ALIAS
+from handlers.shared.constants import LIVE_ALIAS
 from modules.bytecode import compiler_for
 from modules.catalog import FUNCTIONS, FunctionSpec
 from modules.config import ConfigError, WorkspaceSettings, settings_for
 from modules.packaging import ROOT, Artifact, build_function
+from modules.product_defaults import EMULATOR_ACCESS_KEY_ID, EMULATOR_SECRET_ACCESS_KEY
 from modules.remote_state import state_key
 from modules.rollout import hook_function
 

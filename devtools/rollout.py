@@ -30,9 +30,10 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from handlers.shared.constants import EMULATOR_ACCESS_KEY_ID, EMULATOR_SECRET_ACCESS_KEY, LIVE_ALIAS
+from handlers.shared.constants import LIVE_ALIAS
 from modules.catalog import FUNCTIONS, FunctionSpec, rolled_out
 from modules.config import ConfigError, WorkspaceSettings, settings_for
+from modules.product_defaults import EMULATOR_ACCESS_KEY_ID, EMULATOR_SECRET_ACCESS_KEY
 from modules.rollout import application_name, deployment_group_name, hook_function
 
 EXIT_OK, EXIT_ROLLED_BACK, EXIT_ERROR = 0, 1, 2

@@ -34,9 +34,9 @@ from typing import Any
 
 from devtools.stacks import BOOTSTRAP, Outcome, Stack, load_stacks, run_in_order
 from devtools.terraform import Event, Terraform, TerraformCancelled, TerraformError, Watchdog, kill_process_group
-from handlers.shared.constants import DEFAULT_REGION, EMULATOR_ACCESS_KEY_ID, EMULATOR_SECRET_ACCESS_KEY
 from localmode.applied import AppliedRecords, configuration_digest, skip_reason
 from localmode.progress import TICK_SECONDS, StackProgress, Ticker
+from modules.product_defaults import DEFAULT_REGION, EMULATOR_ACCESS_KEY_ID, EMULATOR_SECRET_ACCESS_KEY
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKSPACE = "local"

@@ -10,9 +10,10 @@ import threading
 import types
 from urllib.parse import urlsplit
 
-from handlers.shared.constants import DEFAULT_EMULATOR_ENDPOINT
+from modules.product_defaults import DEFAULT_EMULATOR_ENDPOINT
 
 DEFAULT_ENDPOINT = DEFAULT_EMULATOR_ENDPOINT
+DEFAULT_LOCAL_API_PORT = 8080  # the local API server (LOCAL_API_PORT)
 
 
 def endpoint_from_environment() -> tuple[str, int]:

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from handlers.shared.constants import DEFAULT_LOCAL_API_PORT
+from localmode.startup import DEFAULT_LOCAL_API_PORT
 
 if TYPE_CHECKING:
     from localmode.deploy import LocalDeployer

@@ -10,8 +10,8 @@ from cdktf import LocalBackend, S3Backend, S3BackendEndpointConfig, TerraformSta
 from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTags, AwsProviderEndpoints
 from constructs import Construct
 
-from handlers.shared.constants import EMULATOR_ACCESS_KEY_ID, EMULATOR_SECRET_ACCESS_KEY
 from modules.config import WorkspaceSettings
+from modules.product_defaults import EMULATOR_ACCESS_KEY_ID, EMULATOR_SECRET_ACCESS_KEY
 from modules.remote_state import local_state_path, stack_name, state_key, state_kms_alias
 
 REQUIRED_TERRAFORM_VERSION = ">= 1.10"  # S3-native state locking (use_lockfile)

@@ -18,11 +18,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from handlers.shared.constants import DEFAULT_EMULATOR_ENDPOINT, DEFAULT_PROJECT, DEFAULT_REGION
 from modules.config import files, problems, rules
 from modules.config.defaults import DEFAULTS, LOCAL_DIFFERENCES
 from modules.config.schema import WORKSPACES, WorkspaceSettings
 from modules.config_errors import ConfigError
+from modules.product_defaults import DEFAULT_EMULATOR_ENDPOINT, DEFAULT_PROJECT, DEFAULT_REGION
 
 DEFAULT = "default"
 # Sources whose problems are reported under the workspace's name (the product's own values).

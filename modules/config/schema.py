@@ -16,9 +16,9 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError, field_validator, model_validator
 
 from handlers.api.routes_table import ROUTES
-from handlers.shared.constants import DEFAULT_EMULATOR_ENDPOINT, DEFAULT_PROJECT, DEFAULT_REGION
 from modules.catalog import FUNCTIONS, FunctionSpec
 from modules.catalog import function as catalog_function
+from modules.product_defaults import DEFAULT_EMULATOR_ENDPOINT, DEFAULT_PROJECT, DEFAULT_REGION
 
 WORKSPACES: tuple[str, ...] = ("local", "dev", "staging", "prod")
 Workspace = Literal["local", "dev", "staging", "prod"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import zipfile
 from pathlib import Path
@@ -159,3 +160,39 @@ def test_the_packaging_step_builds_every_artifact_and_reports_the_layer_build(tm
     assert "packaging: dependencies layer for python3.13 on arm64" in report
     assert "packaging: dependencies layer built in" in report
     assert capsys.readouterr().out == ""
+
+
+# What exists only to run or test the product locally: never in a function zip.
+FORBIDDEN_PATH_PARTS = frozenset({"localmode", "tests", "devtools", "modules", "bench", "conftest.py"})
+FORBIDDEN_CODE = re.compile(r"127\.0\.0\.1|localhost:\d|:4566\b|EMULATOR_(ENDPOINT|ACCESS_KEY|SECRET)|LOCAL_API_PORT"
+                            r"|^\s*(from|import)\s+(moto|localmode|tests|devtools|modules)\b", re.M)
+
+
+def harness_content(files: dict[str, bytes]) -> list[str]:
+    """`path: what` for each file of a zip that exists only for local mode or tests."""
+    found = [f"{path}: harness path" for path in files if FORBIDDEN_PATH_PARTS & set(path.split("/"))]
+    for path, content in files.items():
+        if path.endswith(".py"):
+            found += [f"{path}: {match.group(0).strip()}" for match in FORBIDDEN_CODE.finditer(content.decode())]
+    return found
+
+
+def test_no_function_zip_carries_local_mode_or_test_code(tmp_path):
+    for spec in FUNCTIONS:
+        with zipfile.ZipFile(build_function(spec, tmp_path).path) as archive:
+            files = {name: archive.read(name) for name in archive.namelist()}
+        assert harness_content(files) == [], spec.name
+
+
+def test_harness_content_is_named():
+    files = {"handlers/shared/constants.py": b'DEFAULT_EMULATOR_ENDPOINT = "http://127.0.0.1:4566"\n',
+             "handlers/api/app.py": b"from localmode.startup import DEFAULT_LOCAL_API_PORT\n",
+             "tests/conftest.py": b""}
+    assert harness_content(files) == [
+        "tests/conftest.py: harness path",
+        "handlers/shared/constants.py: EMULATOR_ENDPOINT",
+        "handlers/shared/constants.py: 127.0.0.1",
+        "handlers/shared/constants.py: :4566",
+        "handlers/api/app.py: from localmode",
+        "handlers/api/app.py: LOCAL_API_PORT",
+    ]
