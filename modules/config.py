@@ -43,6 +43,7 @@ ENVIRONMENT_VARIABLES: dict[str, str] = {
     "EMULATOR_ENDPOINT": f"AWS emulator endpoint used by the local workspace (default: {DEFAULT_EMULATOR_ENDPOINT})",
     "VPC_CIDR": "overrides the VPC CIDR of every selected workspace (default: per workspace)",
     "API_KIND": "rest (default: REST API with keys and usage plans) or http (HTTP API variant)",
+    "GITHUB_REPOSITORY": "owner/repo whose workflows the `ci` stack's roles trust (the stack is built only with it)",
 }
 
 _EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
@@ -492,6 +493,7 @@ class WorkspaceSettings(_Frozen):
     state_bucket: str
     alert_emails: tuple[str, ...] = ()
     emulator_endpoint: str | None = None
+    github_repository: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
     log_retention_days: int = 7
     kms_deletion_window_days: int = Field(default=30, ge=7, le=30)
     xray_tracing: bool = True
@@ -733,6 +735,7 @@ def settings_for(workspace: str, environ: Mapping[str, str],
         "region": region,
         "state_bucket": environ.get("STATE_BUCKET") or f"{project}-tfstate-{region}",
         "alert_emails": _split(environ.get("ALERT_EMAILS")),
+        "github_repository": environ.get("GITHUB_REPOSITORY") or None,
         "emulator_endpoint": (environ.get("EMULATOR_ENDPOINT") or DEFAULT_EMULATOR_ENDPOINT)
         if workspace == "local" else None,
     }
