@@ -30,6 +30,8 @@ SCOPES: dict[str, tuple[str, ...]] = {
     "*": ("*",),
     "apigateway": tuple(f"arn:{{p}}:apigateway:{{r}}::/{path}" for path in (
         "restapis", "restapis/*", "apikeys", "apikeys/*", "usageplans", "usageplans/*", "tags/*")),
+    "http_apis": tuple(f"arn:{{p}}:apigateway:{{r}}::/{path}" for path in ("apis", "apis/*", "tags/*")),
+    "api_domains": tuple(f"arn:{{p}}:apigateway:{{r}}::/{path}" for path in ("domainnames", "domainnames/*")),
     "alarms": ("arn:{p}:cloudwatch:{r}:{a}:alarm:{n}-*",),
     "dashboards": ("arn:{p}:cloudwatch::{a}:dashboard/{n}-*",),
     "events": ("arn:{p}:events:{r}:{a}:rule/{n}-*",),
@@ -64,9 +66,14 @@ def _ec2(describe: tuple[str, ...], manage: tuple[str, ...]) -> TypeNeeds:
     return TypeNeeds(((describe, "*"),), ((manage, "ec2"),))
 
 
-_TAGS_APIGW = ("apigateway:PUT", "apigateway:DELETE")
-_APIGW = TypeNeeds(((("apigateway:GET",), "apigateway"),),
-                   ((("apigateway:POST", "apigateway:PUT", "apigateway:PATCH", "apigateway:DELETE"), "apigateway"),))
+_APIGW_WRITES = ("apigateway:POST", "apigateway:PUT", "apigateway:PATCH", "apigateway:DELETE")
+
+
+def _apigw(scope: str) -> TypeNeeds:
+    return TypeNeeds(((("apigateway:GET",), scope),), ((_APIGW_WRITES, scope),))
+
+
+_APIGW = _apigw("apigateway")
 _LOG_DELIVERY = ("logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery", "logs:DeleteLogDelivery",
                  "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:DescribeResourcePolicies",
                  "logs:DescribeLogGroups")
@@ -87,6 +94,11 @@ TYPE_NEEDS: dict[str, TypeNeeds] = {
         "aws_api_gateway_method_response", "aws_api_gateway_method_settings", "aws_api_gateway_model",
         "aws_api_gateway_request_validator", "aws_api_gateway_resource", "aws_api_gateway_rest_api",
         "aws_api_gateway_stage", "aws_api_gateway_usage_plan", "aws_api_gateway_usage_plan_key"), _APIGW),
+    **dict.fromkeys(("aws_apigatewayv2_api", "aws_apigatewayv2_integration", "aws_apigatewayv2_route",
+                     "aws_apigatewayv2_stage"), _apigw("http_apis")),
+    # A custom domain (API_DOMAIN_NAME): the domain and its mapping to the API.
+    **dict.fromkeys(("aws_api_gateway_domain_name", "aws_api_gateway_base_path_mapping",
+                     "aws_apigatewayv2_domain_name", "aws_apigatewayv2_api_mapping"), _apigw("api_domains")),
     "aws_appautoscaling_target": TypeNeeds(
         ((("application-autoscaling:DescribeScalableTargets", "application-autoscaling:ListTagsForResource"), "*"),),
         ((("application-autoscaling:RegisterScalableTarget", "application-autoscaling:DeregisterScalableTarget",

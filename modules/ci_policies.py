@@ -23,6 +23,7 @@ SCOPE_REASONS: dict[str, str] = {
     "*": "actions without resource-level permissions (Describe/List, creates of random-id resources)",
     "apigateway": "the REST API, its key and usage plan; GET returns the API key value, which refresh reads into "
                   "state (a plan role can read the key: docs/delivery.md)",
+    "http_apis": "the HTTP API variant (API_KIND=http)", "api_domains": "the custom API domain and its mapping",
     "alarms": "the workspace's alarms", "dashboards": "the workspace's dashboard", "events": "the workspace's rules",
     "logs": "the workspace's log groups (names contain the prefix)", "codedeploy": "the rollout application and groups",
     "deployment_configs": "CodeDeploy reads the deployment config of a deployment",
