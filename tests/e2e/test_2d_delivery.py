@@ -88,9 +88,22 @@ def test_a_reviewed_change_is_applied(local_backend, original, plugin_cache, tmp
     assert key_description(local_backend) == "reviewed description 1"
 
 
-def test_an_altered_review_is_refused_and_nothing_applied(local_backend, plugin_cache, tmp_path):
-    synth = security_only(local_backend, tmp_path / "out", "reviewed description 2")
-    artefact = reviewed(synth, tmp_path, plugin_cache)
+@pytest.fixture(scope="module")
+def second_review(local_backend, plugin_cache, tmp_path_factory) -> tuple[Path, Path]:
+    """One reviewed change (the synth and its artefact) that the refusal tests alter."""
+    work = tmp_path_factory.mktemp("second")
+    synth = security_only(local_backend, work / "out", "reviewed description 2")
+    return synth, reviewed(synth, work, plugin_cache)
+
+
+def altered(artefact: Path, target: Path) -> Path:
+    shutil.copytree(artefact, target)
+    return target
+
+
+def test_an_altered_review_is_refused_and_nothing_applied(local_backend, second_review, plugin_cache, tmp_path):
+    synth, artefact = second_review
+    artefact = altered(artefact, tmp_path / "artefact")
     document = json.loads((artefact / "local.json").read_text())
     [change] = [c for s in document["stacks"] for c in s["changes"] if c["type"] == "aws_kms_key"]
     next(a for a in change["attributes"] if a["path"] == "description")["after"] = '"what the reviewer saw"'
@@ -103,17 +116,17 @@ def test_an_altered_review_is_refused_and_nothing_applied(local_backend, plugin_
 
 
 def test_a_review_of_another_commit_or_with_a_saved_plan_or_of_other_stacks_is_refused(
-        local_backend, plugin_cache, tmp_path):
-    synth = security_only(local_backend, tmp_path / "out", "reviewed description 3")
-    artefact = reviewed(synth, tmp_path, plugin_cache)
+        local_backend, second_review, plugin_cache, tmp_path):
+    synth, artefact = second_review
     code, output = deploy(synth, artefact, plugin_cache, commit=OTHER)
     assert code == 1 and f"the review is of commit {REVIEWED}, not of the merged pull request's head {OTHER}" in output
     other = security_only(local_backend, tmp_path / "other", "not what was reviewed")
     code, output = deploy(other, artefact, plugin_cache)
     assert code == 1 and "differ from the reviewed ones" in output, output
     # A saved plan inside the artefact (even the review run's own) is refused, never applied.
-    shutil.copyfile(tmp_path / "review" / "local" / f"{STACK}.tfplan", artefact / f"{STACK}.tfplan")
-    code, output = deploy(synth, artefact, plugin_cache)
+    with_plan = altered(artefact, tmp_path / "with-plan")
+    shutil.copyfile(artefact.parent / "review" / "local" / f"{STACK}.tfplan", with_plan / f"{STACK}.tfplan")
+    code, output = deploy(synth, with_plan, plugin_cache)
     assert code == 1 and f"carries saved plans ({STACK}.tfplan)" in output, output
     assert key_description(local_backend) == "reviewed description 1"
 
