@@ -30,6 +30,7 @@ NOT_IN_FILES = {
     "region": "a per-user value: set DEPLOY_REGION",
     "state_bucket": "a per-user value: set STATE_BUCKET",
     "emulator_endpoint": "a per-user value of local mode: set EMULATOR_ENDPOINT",
+    "github_repository": "set by the environment that deploys the ci stack: set GITHUB_REPOSITORY",
 }
 # Key names that hold a credential. The product needs none in its configuration: API keys
 # are created by Terraform per client (`api.clients`), and anything else secret belongs in

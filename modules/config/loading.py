@@ -94,9 +94,10 @@ def environment_layer(workspace: str, environ: Mapping[str, str]) -> Layer:
         "state_bucket": environ.get("STATE_BUCKET") or f"{project}-tfstate-{region}",
         "emulator_endpoint": (environ.get("EMULATOR_ENDPOINT") or DEFAULT_EMULATOR_ENDPOINT)
         if workspace == "local" else None,
+        "github_repository": environ.get("GITHUB_REPOSITORY") or None,
     }
     per_user = (("project", "PROJECT_NAME"), ("region", "DEPLOY_REGION"), ("state_bucket", "STATE_BUCKET"),
-                ("emulator_endpoint", "EMULATOR_ENDPOINT"))
+                ("emulator_endpoint", "EMULATOR_ENDPOINT"), ("github_repository", "GITHUB_REPOSITORY"))
     variables: dict[Path_, str] = {(field,): name for field, name in per_user
                                    if environ.get(name) and (field != "emulator_endpoint" or workspace == "local")}
     if environ.get("ALERT_EMAILS"):

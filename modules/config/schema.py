@@ -40,6 +40,7 @@ ENVIRONMENT_VARIABLES: dict[str, str] = {
     "EMULATOR_ENDPOINT": f"AWS emulator endpoint used by the local workspace (default: {DEFAULT_EMULATOR_ENDPOINT})",
     "VPC_CIDR": "overrides the VPC CIDR of every selected workspace (default: per workspace)",
     "API_KIND": "rest (default: REST API with keys and usage plans) or http (HTTP API variant)",
+    "GITHUB_REPOSITORY": "owner/repo whose workflows the `ci` stack's roles trust (the stack is built only with it)",
 }
 
 _EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
@@ -615,6 +616,8 @@ class WorkspaceSettings(WorkspaceConfig):
     region: str = DEFAULT_REGION
     state_bucket: str
     emulator_endpoint: str | None = None
+    github_repository: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+    """The repository (owner/repo) whose workflows the `ci` stack's roles trust; GITHUB_REPOSITORY."""
 
     @field_validator("project")
     @classmethod

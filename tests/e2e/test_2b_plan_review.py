@@ -10,13 +10,16 @@ from pathlib import Path
 
 import pytest
 
+from devtools.terraform import Terraform
 from tests.e2e import plan_variants as pv
+from tests.e2e.secret_scan import leaks, plan_secrets, uploaded_files, uploaded_patterns
 
 pytestmark = pytest.mark.e2e
 
 DIGEST = "local-app/app/digest/"
 NEW_KEY_VALUE = "plan-review-e2e-new-key-value-000000000001"
 REVIEWS: list[tuple[str, dict]] = []  # every review of this module, for the API key check
+RUNS: list[tuple[Path, Path]] = []  # (review dir, synth dir) of every review, for the secret scan
 
 
 @pytest.fixture(scope="module")
@@ -27,8 +30,10 @@ def plugin_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def run_review(local_backend, plugin_cache, tmp_path):
     def run(synth_dir: Path, allow: str | None = None) -> tuple[int, str, dict]:
-        code, markdown, document = pv.review(synth_dir, tmp_path / f"review-{len(REVIEWS)}", plugin_cache, allow)
+        review_dir = tmp_path / f"review-{len(REVIEWS)}"
+        code, markdown, document = pv.review(synth_dir, review_dir, plugin_cache, allow)
         REVIEWS.append((markdown, document))
+        RUNS.append((review_dir, synth_dir))
         return code, markdown, document
     return run
 
@@ -123,3 +128,24 @@ def test_the_api_key_never_appears_in_a_review(local_backend, run_review, tmp_pa
     secrets = (local_backend.api.api_key, NEW_KEY_VALUE)
     for text in [r[0] for r in REVIEWS] + [json.dumps(r[1]) for r in REVIEWS]:
         assert not [s for s in secrets if s in text]
+
+
+def test_no_secret_in_what_plan_yml_uploads_or_in_the_log(local_backend, plugin_cache):
+    """Every file plan.yml's upload steps select (read from the workflow itself) and the
+    step's log, of every review above, hold none of the API key values and none of the
+    values the saved plans mark sensitive; the saved plans, which do, are not uploaded."""
+    terraform = Terraform(plugin_cache=plugin_cache)
+    try:
+        secrets = {local_backend.api.api_key, NEW_KEY_VALUE}
+        for review_dir, synth_dir in RUNS:
+            secrets |= plan_secrets(review_dir, synth_dir, terraform)
+    finally:
+        terraform.close()
+    assert local_backend.api.api_key in secrets and len(RUNS) >= 5  # the plans' own markers found the key
+    patterns = uploaded_patterns("plan.yml")
+    uploaded = [path for review_dir, _synth in RUNS for path in uploaded_files(review_dir, patterns)]
+    assert sorted({path.suffix for path in uploaded}) == [".json", ".md"]
+    logs = [review_dir / pv.LOG for review_dir, _synth in RUNS]
+    assert not leaks(uploaded + logs, secrets)
+    # The scan finds what is there: the saved plans carry the key in their prior state.
+    assert leaks([plan for review_dir, _synth in RUNS for plan in review_dir.glob("*/*.tfplan")], secrets)

@@ -19,7 +19,9 @@ from modules.config import load_settings
 from tests.infra.synthesized import Synthesized
 
 # The environment a user would set: alert e-mails on, everything else default.
-SESSION_ENVIRONMENT = {"ALERT_EMAILS": "ops@example.com,oncall@example.com"}
+SESSION_ENVIRONMENT = {"ALERT_EMAILS": "ops@example.com,oncall@example.com",
+                       # The repository whose workflows the `ci` stack's roles trust.
+                       "GITHUB_REPOSITORY": "example-org/serverless-app"}
 # The settings the session synth is built from, per workspace.
 SETTINGS = {s.workspace: s for s in load_settings(SESSION_ENVIRONMENT)}
 

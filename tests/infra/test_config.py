@@ -213,6 +213,7 @@ def test_every_documented_variable_is_read():
         "ALERT_EMAILS": "a@example.com", "API_DOMAIN_NAME": "api.example.com",
         "API_CERTIFICATE_ARN": "arn:aws:acm:us-west-2:123456789012:certificate/12345678-1234-1234-1234-123456789012",
         "EMULATOR_ENDPOINT": "http://127.0.0.1:9", "VPC_CIDR": "10.9.0.0/16", "API_KIND": "http",
+        "GITHUB_REPOSITORY": "example-org/shop",
     }
     assert set(changed) == set(config.ENVIRONMENT_VARIABLES)
     for variable, value in changed.items():

@@ -21,7 +21,7 @@ LAYERS = ("security", "network", "data", "app", "observability")
 
 
 def expected_stacks() -> list[str]:
-    names = ["bootstrap"]
+    names = ["bootstrap", "ci"]  # ci: the session sets GITHUB_REPOSITORY and synthesizes every workspace
     for settings in load_settings(SESSION_ENVIRONMENT):
         names += [f"{settings.workspace}-{layer}" for layer in LAYERS
                   if layer != "network" or settings.network.enabled]
@@ -47,8 +47,13 @@ def test_layer_stacks_have_s3_state_with_native_locking(synth, workspace):
         assert s3["use_lockfile"] is True
 
 
-def test_bootstrap_has_local_backend(synth):
-    assert list(synth.stack("bootstrap")["terraform"]["backend"]) == ["local"]
+ACCOUNT_STACKS = ("bootstrap", "ci")  # once per account, deployed by hand, local state
+
+
+def test_account_stacks_have_local_backends(synth):
+    for name in ACCOUNT_STACKS:
+        assert list(synth.stack(name)["terraform"]["backend"]) == ["local"]
+    assert synth.stack("ci")["terraform"]["backend"]["local"]["path"] == "../../../state/ci.tfstate"
 
 
 def test_every_stack_pins_terraform_and_provider(synth):
@@ -65,8 +70,8 @@ def test_default_tags_on_every_stack(synth):
         workspace, _, layer = name.partition("-")
         assert tags["Project"] == "serverless-app"
         assert tags["ManagedBy"] == "cdktf"
-        assert tags["Layer"] == (layer or "bootstrap")
-        if name != "bootstrap":
+        assert tags["Layer"] == (layer or name)
+        if name not in ACCOUNT_STACKS:
             assert tags["Environment"] == workspace
 
 
@@ -113,7 +118,7 @@ def test_provider_and_backend_region_of_every_stack(synth):
         stack = synth.stack(name)
         (provider,) = stack["provider"]["aws"]
         assert provider["region"] == "us-west-2", name
-        if name != "bootstrap":
+        if name not in ACCOUNT_STACKS:
             assert stack["terraform"]["backend"]["s3"]["region"] == "us-west-2", name
         for remote in stack.get("data", {}).get("terraform_remote_state", {}).values():
             assert remote["config"]["region"] == "us-west-2", name

@@ -26,6 +26,7 @@ USERS_OWN_CONFIGURATION = {
     "STATE_BUCKET": "Not_A_Bucket", "ALERT_EMAILS": "me@example.com", "API_DOMAIN_NAME": "api.example.com",
     "API_CERTIFICATE_ARN": "arn:aws:acm:us-west-2:123456789012:certificate/12345678-1234-1234-1234-123456789012",
     "EMULATOR_ENDPOINT": "http://127.0.0.1:9", "VPC_CIDR": "10.99.0.0/16", "API_KIND": "http",
+    "GITHUB_REPOSITORY": "someone-else/their-repo",
 }
 
 
