@@ -37,7 +37,7 @@ from handlers.shared.constants import (
     LIVE_ALIAS,
 )
 from localmode.api_server import FORBIDDEN, ApiServer, Gateway, Preflight, lambda_invoker, repository_routes
-from localmode.emulator import DEFAULT_ENDPOINT
+from localmode.startup import DEFAULT_ENDPOINT
 
 LOG = logging.getLogger(__name__)
 ALIAS = LIVE_ALIAS
