@@ -1,38 +1,28 @@
 """The emulator's CodeDeploy: Lambda deployments carried out as AWS does them, without traffic shifting.
 
-moto stores deployments but never runs them; :func:`install` adds the operations moto lacks
-(:mod:`localmode.moto_patches.codedeploy`) and carries out every deployment of a ``Lambda`` application
-whose revision is a JSON AppSpec (``AppSpecContent`` or ``String``) with one ``AWS::Lambda::Function``
-(``Name``, ``Alias``, ``CurrentVersion``, ``TargetVersion``) and optional ``Hooks``
-(https://docs.aws.amazon.com/codedeploy/latest/userguide/reference-appspec-file-structure-hooks.html#appspec-hooks-lambda).
-One worker thread carries them out one at a time, in creation order (AWS runs different groups at once):
+:func:`install` adds what moto lacks (:mod:`localmode.moto_patches.codedeploy`); one worker thread carries
+out each deployment of a ``Lambda`` application, in creation order, from its JSON AppSpec (one
+``AWS::Lambda::Function``: ``Name``, ``Alias``, ``CurrentVersion``, ``TargetVersion``; optional ``Hooks``):
 
-1. ``Created`` -> ``InProgress``. A deleted application or group (``APPLICATION_MISSING``,
-   ``DEPLOYMENT_GROUP_MISSING``), an AppSpec that cannot be read (``INVALID_REVISION``; YAML is not read)
-   or a function, alias or version that does not exist (``INVALID_LAMBDA_FUNCTION``) fails it.
-2. Each ``BeforeAllowTraffic`` hook is invoked (in-process) with ``{"DeploymentId",
-   "LifecycleEventHookExecutionId"}`` and must report with PutLifecycleEventHookExecutionStatus within
-   ``hook_timeout_seconds`` (:data:`DEFAULT_HOOK_TIMEOUT_SECONDS`, ``--hook-timeout``). ``Failed``, a
-   function error or no report in time fails the deployment (``HOOK_EXECUTION_FAILURE``; AWS invokes hooks
-   asynchronously and retries one that raises). The hook's synchronous Invoke of the version it validates
-   runs nested instead of waiting for the hook (:mod:`localmode.lambda_runtime`).
-3. The alarms of the deployment's overrideAlarmConfiguration, else the group's, when enabled: one in state
-   ``ALARM`` in moto's CloudWatch stops the deployment (``Stopped``, ``ALARM_ACTIVE``); read before traffic
-   moves and after the AfterAllowTraffic hooks. An alarm that does not exist is not active.
-4. The alias moves to TargetVersion all at once: canary and linear configurations behave like
-   ``CodeDeployDefault.LambdaAllAtOnce`` (no weights, no waits).
-5. Each ``AfterAllowTraffic`` hook as in 2, the alarms again, then ``Succeeded``.
+1. ``InProgress``; a deleted application or group, an unreadable AppSpec (YAML is not read) or a missing
+   function, alias or version fails it (``APPLICATION_MISSING``, ``DEPLOYMENT_GROUP_MISSING``,
+   ``INVALID_REVISION``, ``INVALID_LAMBDA_FUNCTION``).
+2. Each ``BeforeAllowTraffic`` hook is invoked in-process with ``{"DeploymentId",
+   "LifecycleEventHookExecutionId"}`` and must report (PutLifecycleEventHookExecutionStatus) within
+   ``hook_timeout_seconds``; ``Failed``, a function error or silence fails the deployment
+   (``HOOK_EXECUTION_FAILURE``; AWS retries a hook that raises). The hook's synchronous Invoke of the
+   version it checks runs nested (:mod:`localmode.lambda_runtime`).
+3. An enabled alarm (the deployment's overrideAlarmConfiguration, else the group's) in state ``ALARM`` stops
+   it (``Stopped``, ``ALARM_ACTIVE``); checked before traffic moves and after the AfterAllowTraffic hooks.
+4. The alias moves to TargetVersion at once: canary and linear configurations behave like AllAtOnce.
+5. Each ``AfterAllowTraffic`` hook as in 2, the alarms again, ``Succeeded``.
 
 StopDeployment is honoured before each step (``Stopped``, ``MANUAL_STOP``). A deployment that fails or stops
-rolls back when its autoRollbackConfiguration (the deployment's, else the group's) is enabled for the event
-(``DEPLOYMENT_FAILURE``, ``DEPLOYMENT_STOP_ON_ALARM``, ``DEPLOYMENT_STOP_ON_REQUEST``; for a manual stop
-StopDeployment's autoRollbackEnabled decides when given). As on AWS the rollback is a new deployment
-(https://docs.aws.amazon.com/codedeploy/latest/userguide/deployments-rollback-and-redeploy.html): creator
-``codeDeployRollback``, CurrentVersion and TargetVersion swapped, no hooks; it puts the alias back and ends
-``Succeeded``. rollbackInfo links the two (``rollbackDeploymentId``, ``rollbackTriggeringDeploymentId``;
-https://docs.aws.amazon.com/codedeploy/latest/APIReference/API_RollbackInfo.html), errorInformation says why
-(https://docs.aws.amazon.com/codedeploy/latest/APIReference/API_ErrorInformation.html). deploymentOverview
-counts the function as the one target.
+rolls back when its autoRollbackConfiguration (the deployment's, else the group's) names the event
+(``DEPLOYMENT_FAILURE``, ``DEPLOYMENT_STOP_ON_ALARM``, ``DEPLOYMENT_STOP_ON_REQUEST``; StopDeployment's
+autoRollbackEnabled decides when given): a new deployment, creator ``codeDeployRollback``, versions swapped, no
+hooks or alarms, linked both ways in rollbackInfo
+(https://docs.aws.amazon.com/codedeploy/latest/userguide/deployments-rollback-and-redeploy.html).
 """
 
 from __future__ import annotations
@@ -60,7 +50,6 @@ __all__ = ["DEFAULT_HOOK_TIMEOUT_SECONDS", "install", "set_hook_timeout", "wait_
 LOG = logging.getLogger(__name__)
 DEFAULT_HOOK_TIMEOUT_SECONDS = 120.0
 BEFORE_ALLOW_TRAFFIC, AFTER_ALLOW_TRAFFIC = "BeforeAllowTraffic", "AfterAllowTraffic"
-HOOK_STATUSES = frozenset({"Succeeded", "Failed"})  # the only ones a hook may report
 _LAMBDA_FUNCTION = "AWS::Lambda::Function"
 
 
@@ -119,20 +108,12 @@ class HookExecution:
     """One run of a lifecycle hook: what PutLifecycleEventHookExecutionStatus reports on."""
 
     execution_id: str
+    deployment_id: str
     event: str
     function: str
     status: str = "InProgress"
     reason: str = ""  # why it failed
     settled: threading.Event = field(default_factory=threading.Event)
-
-
-@dataclass
-class Controls:
-    """A deployment's hook executions and stop request (its outcome is noted on moto's DeploymentInfo)."""
-
-    hooks: dict[str, HookExecution] = field(default_factory=dict)
-    stop_requested: bool = False
-    stop_rolls_back: bool | None = None  # StopDeployment's autoRollbackEnabled
 
 
 def _note(deployment: DeploymentInfo, **outcome: dict[str, str]) -> None:
@@ -146,7 +127,8 @@ class LambdaDeployments:
 
     def __init__(self, hook_timeout_seconds: float = DEFAULT_HOOK_TIMEOUT_SECONDS) -> None:
         self.hook_timeout_seconds = hook_timeout_seconds
-        self.controls: dict[str, Controls] = {}
+        self.hooks: dict[str, HookExecution] = {}  # by execution id
+        self.stops: dict[str, bool | None] = {}  # stopped deployment id -> StopDeployment's autoRollbackEnabled
         self.lock = threading.Lock()  # hook and stop state, written by API threads and the worker
         self.stopping = threading.Event()
         self._queue: queue.Queue[tuple[CodeDeployBackend, DeploymentInfo] | None] = queue.Queue()
@@ -155,17 +137,15 @@ class LambdaDeployments:
 
     def submit(self, backend: CodeDeployBackend, deployment: DeploymentInfo) -> None:
         """Queue a created deployment."""
-        self.controls[deployment.deployment_id] = Controls()
         self._queue.put((backend, deployment))
 
     def report(self, deployment_id: str, execution_id: str, status: str) -> tuple[str, str] | None:
         """Record a hook's report; the AWS error (type, message) when it is refused."""
-        controls = self.controls.get(deployment_id)
-        execution = controls.hooks.get(execution_id) if controls else None
-        if execution is None:
+        execution = self.hooks.get(execution_id)
+        if execution is None or execution.deployment_id != deployment_id:
             return ("InvalidLifecycleEventHookExecutionIdException",
                     f"The lifecycle event hook execution {execution_id!r} is not one of deployment {deployment_id}.")
-        if status not in HOOK_STATUSES:
+        if status not in ("Succeeded", "Failed"):
             return ("InvalidLifecycleEventHookExecutionStatusException",
                     f"The status {status!r} is invalid: a hook reports Succeeded or Failed.")
         if not self.settle(execution, status, "the hook reported Failed"):
@@ -182,13 +162,9 @@ class LambdaDeployments:
             execution.settled.set()
             return True
 
-    def request_stop(self, deployment_id: str, auto_rollback: bool | None) -> bool:
-        """Ask a deployment to stop before its next step; False when it is not a Lambda deployment."""
-        controls = self.controls.get(deployment_id)
-        if controls is None:
-            return False
-        controls.stop_rolls_back, controls.stop_requested = auto_rollback, True
-        return True
+    def request_stop(self, deployment_id: str, auto_rollback: bool | None) -> None:
+        """Ask a deployment to stop before its next step."""
+        self.stops[deployment_id] = auto_rollback
 
     def wait_idle(self, timeout: float = 30.0) -> bool:
         """Wait until every submitted deployment has finished; False on timeout."""
@@ -198,9 +174,8 @@ class LambdaDeployments:
         """Fail the hooks still waited for, leave queued deployments as they are, stop the worker."""
         with self.lock:  # a hook registers under the lock: it is either settled below or never started
             self.stopping.set()
-        for controls in list(self.controls.values()):
-            for execution in list(controls.hooks.values()):
-                self.settle(execution, "Failed", "the emulator stopped")
+        for execution in list(self.hooks.values()):
+            self.settle(execution, "Failed", "the emulator stopped")
         self._queue.put(None)
         self._worker.join(timeout=30)
 
@@ -232,7 +207,6 @@ class LambdaDeployment:
 
     def __init__(self, owner: LambdaDeployments, backend: CodeDeployBackend, deployment: DeploymentInfo) -> None:
         self.owner, self.backend, self.deployment = owner, backend, deployment
-        self.controls = owner.controls[deployment.deployment_id]
         self.functions: LambdaBackend = lambda_backends[backend.account_id][backend.region_name]
 
     def carry_out(self) -> None:
@@ -260,7 +234,7 @@ class LambdaDeployment:
         self.functions.update_alias(spec.alias, spec.function, spec.target_version, None, {})  # type: ignore[arg-type]
 
     def _check_stop(self) -> None:
-        if self.controls.stop_requested:
+        if self.deployment.deployment_id in self.owner.stops:
             raise DeploymentFailure("MANUAL_STOP", "The deployment was stopped (StopDeployment).",
                                     status="Stopped", rollback_event="DEPLOYMENT_STOP_ON_REQUEST")
 
@@ -298,11 +272,11 @@ class LambdaDeployment:
     def _run_hooks(self, spec: AppSpec, event: str) -> None:
         for function in [function for name, function in spec.hooks if name == event]:
             self._check_stop()
-            execution = HookExecution(str(uuid.uuid4()), event, function)
+            execution = HookExecution(str(uuid.uuid4()), self.deployment.deployment_id, event, function)
             with self.owner.lock:
                 if self.owner.stopping.is_set():
                     raise DeploymentFailure("INTERNAL_ERROR", "The emulator stopped during the deployment.")
-                self.controls.hooks[execution.execution_id] = execution
+                self.owner.hooks[execution.execution_id] = execution
             threading.Thread(target=self._invoke_hook, args=(execution,), name=f"hook-{function}",
                              daemon=True).start()
             if not execution.settled.wait(self.owner.hook_timeout_seconds):
@@ -356,8 +330,9 @@ class LambdaDeployment:
         return "Succeeded"
 
     def _rolls_back(self, failure: DeploymentFailure) -> bool:
-        if failure.code == "MANUAL_STOP" and self.controls.stop_rolls_back is not None:
-            return self.controls.stop_rolls_back
+        stop_rolls_back = self.owner.stops.get(self.deployment.deployment_id)
+        if failure.code == "MANUAL_STOP" and stop_rolls_back is not None:
+            return stop_rolls_back
         config = (self.deployment.auto_rollback_configuration
                   or self.deployment.deployment_group.auto_rollback_configuration)
         config = config if isinstance(config, dict) else {}
@@ -370,7 +345,6 @@ class LambdaDeployment:
                                   None, None, None, None, None, None, "codeDeployRollback")
         _note(rollback, rollback_info={"rollbackTriggeringDeploymentId": original.deployment_id})
         self.backend.deployments[rollback.deployment_id] = rollback
-        self.owner.controls[rollback.deployment_id] = Controls()
         return rollback
 
 

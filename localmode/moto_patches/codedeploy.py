@@ -1,19 +1,13 @@
 """CodeDeploy: what local mode adds to and changes in moto's CodeDeploy (written against moto 5.2.5).
 
-moto stores applications, deployment groups and deployments, but lacks UpdateApplication,
-DeleteApplication, UpdateDeploymentGroup, DeleteDeploymentGroup, PutLifecycleEventHookExecutionStatus and
-StopDeployment, answers ``alarmConfiguration: {}``, ``errorInformation: {}`` and ``rollbackInfo: {}``
-whatever happened, and never carries a deployment out (it stays ``Created``). The operations are added as
-response methods of moto's style, answered as AWS answers them (the Terraform AWS provider's
-``aws_codedeploy_app`` and ``aws_codedeploy_deployment_group`` need them); carrying out Lambda deployments
-is the job of the :class:`Deployments` given to :func:`install` (:mod:`localmode.codedeploy`).
-
-Errors are AWS's (``DeploymentDoesNotExistException``, ``InvalidLifecycleEventHookExecutionIdException``...;
-https://docs.aws.amazon.com/codedeploy/latest/APIReference/API_PutLifecycleEventHookExecutionStatus.html).
-Deleting what does not exist succeeds, as DeleteApplication and DeleteDeploymentGroup list no "does not
-exist" error. One accommodation AWS never needs: the provider builds the ARN it tags by from an account ID
-it does not look up in local mode (``skip_requesting_account_id``),
-``arn:aws:codedeploy:<region>::application:<name>``; an ARN without an account is read as the caller's.
+moto stores applications, groups and deployments but lacks six operations the Terraform AWS provider or a
+hook calls, answers ``{}`` for a group's alarmConfiguration and a deployment's errorInformation and
+rollbackInfo, and leaves every deployment ``Created``. The operations are response methods in moto's style,
+answered as AWS answers them (AWS's errors; deleting what does not exist succeeds, as the API lists no such
+error); carrying out Lambda deployments is the job of the :class:`Deployments` given to :func:`install`
+(:mod:`localmode.codedeploy`). An accommodation AWS never needs: the provider builds the ARN it tags by
+from an account ID it does not look up in local mode (``arn:aws:codedeploy:<region>::application:<name>``);
+an ARN without an account is read as the caller's.
 """
 
 from __future__ import annotations
@@ -51,8 +45,8 @@ class Deployments(Protocol):
     def report(self, deployment_id: str, execution_id: str, status: str) -> tuple[str, str] | None:
         """Record a hook's report; the AWS error (type, message) when it is refused."""
 
-    def request_stop(self, deployment_id: str, auto_rollback: bool | None) -> bool:
-        """Ask a deployment to stop; False when it is not one of these deployments."""
+    def request_stop(self, deployment_id: str, auto_rollback: bool | None) -> None:
+        """Ask a running Lambda deployment to stop (``auto_rollback``: StopDeployment's autoRollbackEnabled)."""
 
 
 class CodeDeployError(CodeDeployException):
@@ -152,11 +146,11 @@ def _deployment_operations(deployments: Deployments) -> tuple[Callable[..., Any]
         if deployment.status in TERMINAL_STATUSES:
             raise CodeDeployError("DeploymentAlreadyCompletedException",
                                   f"The deployment {deployment.deployment_id} has already completed.")
-        auto_rollback = self._get_param("autoRollbackEnabled")
-        rolls_back = None if auto_rollback is None else bool(auto_rollback)
-        if not deployments.request_stop(deployment.deployment_id, rolls_back):
+        if deployment.application.compute_platform != "Lambda":
             raise CodeDeployError("UnsupportedActionForDeploymentTypeException",
                                   "The emulator stops Lambda deployments only (it runs no other).")
+        auto_rollback = self._get_param("autoRollbackEnabled")
+        deployments.request_stop(deployment.deployment_id, None if auto_rollback is None else bool(auto_rollback))
         return ActionResult({"status": "Pending", "statusMessage": "Stopping Pending. Stopping the deployment."})
 
     return put_lifecycle_event_hook_execution_status, stop_deployment
