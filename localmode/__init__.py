@@ -13,8 +13,9 @@ Modules
 ``lambda_runtime``  moto's Lambda invocations -> the deployed ``handler`` in-process (per-function
                     module isolation, Lambda error payloads).
 ``stream_mapping``  DynamoDB stream -> Lambda mappings delivered asynchronously with partial batch failures.
-``codedeploy``      CodeDeploy operations moto lacks; Lambda deployments run by ``lambda_deployment``
-                    (hooks, alarms, the alias moved at once, rollbacks); ``codedeploy.wait_idle()`` (tests).
+``codedeploy``      Lambda deployments carried out (hooks, alarms, the alias moved at once, rollbacks);
+                    ``codedeploy.wait_idle()`` (tests).
+``moto_patches``    every change made to moto, one module per AWS service, with its registry.
 ``api_server``      API Gateway REST proxy (payload 1.0) on localhost with API key enforcement.
 ``runtime``         :func:`~localmode.runtime.start`: serve the deployed API.
 

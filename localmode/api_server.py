@@ -40,6 +40,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from modules.proxy_event import proxy_event
+
 LOG = logging.getLogger(__name__)
 ROUTES_TABLE = Path(__file__).resolve().parents[1] / "handlers" / "api" / "routes_table.py"
 Route = tuple[str, str]
@@ -122,38 +124,27 @@ class Gateway:
         path = unquote(parts.path) or "/"
         matched = self.routes.match(parts.path or "/")  # before decoding: an encoded "/" stays in its segment
         template, parameters = matched if matched else (None, {})
-        single, multi = dict(headers), _grouped(headers)  # single: the last value of a repeated name
+        single = dict(headers)  # the last value of a repeated name
         sent_key = _find(single, "x-api-key")
         authorized = self.routes.is_public(method, template) or self.api_key is None or sent_key == self.api_key
-        multi_query = _grouped(parse_qsl(parts.query, keep_blank_values=True))
+        keyed = authorized and sent_key == self.api_key
         text, encoded = _body(body)
         now = time.time()
         request_id = str(uuid.uuid4())
         resource = template or path
-        event = {
-            "resource": resource, "path": path, "httpMethod": method,
-            "headers": single or None, "multiValueHeaders": multi or None,
-            "queryStringParameters": {name: values[-1] for name, values in multi_query.items()} or None,
-            "multiValueQueryStringParameters": multi_query or None,
-            "pathParameters": parameters or None, "stageVariables": None,
-            "requestContext": {
-                "resourceId": hashlib.sha1(resource.encode()).hexdigest()[:6], "resourcePath": resource,
-                "httpMethod": method, "extendedRequestId": request_id, "requestId": request_id,
+        event = proxy_event(
+            method, path, resource=resource, path_parameters=parameters, headers=headers,
+            query=parse_qsl(parts.query, keep_blank_values=True), body=text, is_base64_encoded=encoded,
+            stage=self.stage, request_id=request_id, source_ip=source_ip,
+            request_context={
+                "resourceId": hashlib.sha1(resource.encode()).hexdigest()[:6], "extendedRequestId": request_id,
                 "requestTime": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
-                "requestTimeEpoch": int(now * 1000), "path": f"/{self.stage}{path}", "accountId": self.account_id,
-                "protocol": "HTTP/1.1", "stage": self.stage, "domainPrefix": "localhost", "apiId": self.api_id,
-                "domainName": _find(single, "host") or "localhost",
-                "identity": {
-                    "sourceIp": source_ip, "userAgent": _find(single, "user-agent"),
-                    "apiKey": sent_key if authorized and sent_key == self.api_key else None,
-                    "apiKeyId": self._key_id if authorized and sent_key == self.api_key else None,
-                    "accountId": None, "caller": None, "user": None, "userArn": None, "accessKey": None,
-                    "cognitoIdentityPoolId": None, "cognitoIdentityId": None,
-                    "cognitoAuthenticationType": None, "cognitoAuthenticationProvider": None,
-                },
-            },
-            "body": text, "isBase64Encoded": encoded,
-        }
+                "requestTimeEpoch": int(now * 1000), "accountId": self.account_id, "protocol": "HTTP/1.1",
+                "domainPrefix": "localhost", "apiId": self.api_id, "domainName": _find(single, "host") or "localhost"},
+            identity={"apiKey": sent_key if keyed else None, "apiKeyId": self._key_id if keyed else None,
+                      "accountId": None, "caller": None, "user": None, "userArn": None, "accessKey": None,
+                      "cognitoIdentityPoolId": None, "cognitoIdentityId": None,
+                      "cognitoAuthenticationType": None, "cognitoAuthenticationProvider": None})
         return event, authorized
 
     def handle(self, method: str, target: str, headers: list[tuple[str, str]], body: bytes,
@@ -176,13 +167,6 @@ class Gateway:
         except Exception:
             LOG.exception("%s %s: the api function could not be invoked", method, target)
         return _json_answer(*BAD_GATEWAY, request_id)
-
-
-def _grouped(pairs: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
-    grouped: dict[str, list[str]] = {}
-    for name, value in pairs:
-        grouped.setdefault(name, []).append(value)
-    return grouped
 
 
 def _find(headers: dict[str, str], name: str) -> str | None:

@@ -1,279 +1,359 @@
-"""CodeDeploy for the local workspace: the operations moto lacks, and Lambda deployments carried out.
+"""The emulator's CodeDeploy: Lambda deployments carried out as AWS does them, without traffic shifting.
 
-moto 5.2.5 stores CodeDeploy applications, deployment groups and deployments, but GetDeploymentGroup
-answers ``alarmConfiguration: {}`` (``terraform plan`` after apply would see drift), it has no
-UpdateApplication, UpdateDeploymentGroup, DeleteDeploymentGroup, DeleteApplication,
-PutLifecycleEventHookExecutionStatus or StopDeployment, and a deployment never runs (it stays
-``Created``). :func:`install` adds those operations, answered as AWS answers a valid request (what the
-Terraform AWS provider needs for ``aws_codedeploy_app`` and ``aws_codedeploy_deployment_group``), and
-carries out the deployments of Lambda applications (:mod:`localmode.lambda_deployment`): hooks, alarms,
-the alias moved to the target version, rollbacks.
+:func:`install` adds what moto lacks (:mod:`localmode.moto_patches.codedeploy`); one worker thread carries
+out each deployment of a ``Lambda`` application, in creation order, from its JSON AppSpec (one
+``AWS::Lambda::Function``: ``Name``, ``Alias``, ``CurrentVersion``, ``TargetVersion``; optional ``Hooks``):
 
-Errors are AWS's (``DeploymentDoesNotExistException``, ``InvalidLifecycleEventHookExecutionIdException``,
-``LifecycleEventAlreadyCompletedException``...; API reference, PutLifecycleEventHookExecutionStatus:
-https://docs.aws.amazon.com/codedeploy/latest/APIReference/API_PutLifecycleEventHookExecutionStatus.html).
-Deleting what does not exist succeeds, as DeleteApplication and DeleteDeploymentGroup list no
-"does not exist" error. One accommodation AWS never needs: the provider builds the ARN it tags an
-application or group by from an account ID it does not look up in local mode
-(``skip_requesting_account_id``), ``arn:aws:codedeploy:<region>::application:<name>``; an ARN without
-an account is read as the caller's own, so tags set at creation are found again and ``plan`` is clean.
+1. ``InProgress``; a deleted application or group, an unreadable AppSpec (YAML is not read) or a missing
+   function, alias or version fails it (``APPLICATION_MISSING``, ``DEPLOYMENT_GROUP_MISSING``,
+   ``INVALID_REVISION``, ``INVALID_LAMBDA_FUNCTION``).
+2. Each ``BeforeAllowTraffic`` hook is invoked in-process with ``{"DeploymentId",
+   "LifecycleEventHookExecutionId"}`` and must report (PutLifecycleEventHookExecutionStatus) within
+   ``hook_timeout_seconds``; ``Failed``, a function error or silence fails the deployment
+   (``HOOK_EXECUTION_FAILURE``; AWS retries a hook that raises). The hook's synchronous Invoke of the
+   version it checks runs nested (:mod:`localmode.lambda_runtime`).
+3. An enabled alarm (the deployment's overrideAlarmConfiguration, else the group's) in state ``ALARM`` stops
+   it (``Stopped``, ``ALARM_ACTIVE``); checked before traffic moves and after the AfterAllowTraffic hooks.
+4. The alias moves to TargetVersion at once: canary and linear configurations behave like AllAtOnce.
+5. Each ``AfterAllowTraffic`` hook as in 2, the alarms again, ``Succeeded``.
+
+StopDeployment is honoured before each step (``Stopped``, ``MANUAL_STOP``). A deployment that fails or stops
+rolls back when its autoRollbackConfiguration (the deployment's, else the group's) names the event
+(``DEPLOYMENT_FAILURE``, ``DEPLOYMENT_STOP_ON_ALARM``, ``DEPLOYMENT_STOP_ON_REQUEST``; StopDeployment's
+autoRollbackEnabled decides when given): a new deployment, creator ``codeDeployRollback``, versions swapped, no
+hooks or alarms, linked both ways in rollbackInfo
+(https://docs.aws.amazon.com/codedeploy/latest/userguide/deployments-rollback-and-redeploy.html).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+import logging
+import queue
+import threading
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from moto.codedeploy.exceptions import (
-    ApplicationAlreadyExistsException,
-    CodeDeployException,
-    DeploymentGroupAlreadyExistsException,
-)
-from moto.codedeploy.models import CodeDeployBackend, DeploymentGroup
-from moto.codedeploy.responses import CodeDeployResponse
-from moto.core.responses import ActionResult, EmptyResult
+from moto.awslambda.models import LambdaBackend, lambda_backends
+from moto.cloudwatch.models import cloudwatch_backends
+from moto.codedeploy.models import CodeDeployBackend, DeploymentInfo
+from moto.core.utils import utcnow
 
-from localmode.lambda_deployment import (
-    DEFAULT_HOOK_TIMEOUT_SECONDS,
-    TERMINAL_STATUSES,
-    LambdaDeployments,
-    alarm_configuration,
-)
+from localmode import lambda_runtime
+from localmode.moto_patches import codedeploy as moto_codedeploy
+from localmode.moto_patches.patch import PatchSet
+from localmode.worker_queue import wait_drained
 
 __all__ = ["DEFAULT_HOOK_TIMEOUT_SECONDS", "install", "set_hook_timeout", "wait_idle"]
-
-# UpdateDeploymentGroup parameter -> moto's DeploymentGroup attribute; a parameter left out keeps its value.
-_GROUP_SETTINGS = {
-    "deploymentConfigName": "deployment_config_name", "serviceRoleArn": "service_role_arn",
-    "alarmConfiguration": "alarm_configuration", "autoRollbackConfiguration": "auto_rollback_configuration",
-    "deploymentStyle": "deployment_style", "blueGreenDeploymentConfiguration": "blue_green_deployment_configuration",
-    "loadBalancerInfo": "load_balancer_info", "ec2TagFilters": "ec2_tag_filters", "ec2TagSet": "ec2_tag_set",
-    "onPremisesInstanceTagFilters": "on_premises_instance_tag_filters", "onPremisesTagSet": "on_premises_tag_set",
-    "autoScalingGroups": "auto_scaling_groups", "triggerConfigurations": "trigger_configurations",
-    "outdatedInstancesStrategy": "outdated_instances_strategy", "ecsServices": "ecs_services",
-    "terminationHookEnabled": "termination_hook_enabled",
-}
+LOG = logging.getLogger(__name__)
+DEFAULT_HOOK_TIMEOUT_SECONDS = 120.0
+BEFORE_ALLOW_TRAFFIC, AFTER_ALLOW_TRAFFIC = "BeforeAllowTraffic", "AfterAllowTraffic"
+_LAMBDA_FUNCTION = "AWS::Lambda::Function"
 
 
-class CodeDeployError(CodeDeployException):
-    """An error of the CodeDeploy API that moto does not define (HTTP 400, AWS's type name)."""
+class DeploymentFailure(Exception):
+    """Why a deployment ends without succeeding: its final status, error code and rollback event."""
 
-    code = 400
-
-
-def _arn(backend: CodeDeployBackend, resource: str) -> str:
-    """The ARN moto tags an application (``application:<name>``) or group (``deploymentgroup:<app>/<name>``) by."""
-    return f"arn:{backend.partition}:codedeploy:{backend.region_name}:{backend.account_id}:{resource}"
+    def __init__(self, code: str, message: str, *, status: str = "Failed",
+                 rollback_event: str = "DEPLOYMENT_FAILURE") -> None:
+        super().__init__(message)
+        self.code, self.message, self.status, self.rollback_event = code, message, status, rollback_event
 
 
-def _move_tags(backend: CodeDeployBackend, old_resource: str, new_resource: str) -> None:
-    backend.tagger.copy_tags(_arn(backend, old_resource), _arn(backend, new_resource))
-    backend.tagger.delete_all_tags_for_resource(_arn(backend, old_resource))
+@dataclass(frozen=True)
+class AppSpec:
+    """The one Lambda function of an AppSpec, the alias to move and the hooks, in AppSpec order."""
+
+    function: str
+    alias: str
+    current_version: str
+    target_version: str
+    hooks: tuple[tuple[str, str], ...] = ()  # (lifecycle event, hook function)
+
+    def rolled_back(self) -> AppSpec:
+        """The AppSpec of the rollback: back to the current version, without hooks."""
+        return replace(self, current_version=self.target_version, target_version=self.current_version, hooks=())
+
+    def revision(self) -> dict[str, Any]:
+        """This AppSpec as a deployment revision (``AppSpecContent``)."""
+        properties = {"Name": self.function, "Alias": self.alias, "CurrentVersion": self.current_version,
+                      "TargetVersion": self.target_version}
+        content = {"version": 0.0, "Resources": [{self.function: {"Type": _LAMBDA_FUNCTION, "Properties": properties}}],
+                   "Hooks": [{event: function} for event, function in self.hooks]}
+        return {"revisionType": "AppSpecContent", "appSpecContent": {"content": json.dumps(content)}}
 
 
-def _group(backend: CodeDeployBackend, application: str, name: str) -> DeploymentGroup:
-    return backend.get_deployment_group(application, name)  # AWS's errors for a missing app or group
+def read_appspec(revision: Mapping[str, Any]) -> AppSpec:
+    """The AppSpec of a deployment's revision; :class:`DeploymentFailure` (``INVALID_REVISION``) when
+    it is not a JSON AppSpec with one Lambda function."""
+    content = ((revision.get("appSpecContent") or {}).get("content")
+               or (revision.get("string") or {}).get("content") or "")
+    try:
+        document = json.loads(content)
+        [resource] = document["Resources"]
+        [properties] = [entry["Properties"] for entry in resource.values() if entry.get("Type") == _LAMBDA_FUNCTION]
+        hooks = tuple((str(event), str(function)) for hook in document.get("Hooks") or []
+                      for event, function in hook.items())
+        return AppSpec(str(properties["Name"]), str(properties["Alias"]), str(properties["CurrentVersion"]),
+                       str(properties["TargetVersion"]), hooks)
+    except (ValueError, TypeError, KeyError, AttributeError) as err:
+        raise DeploymentFailure("INVALID_REVISION", f"The AppSpec is not a JSON AppSpec with one {_LAMBDA_FUNCTION} "
+                                f"resource (Name, Alias, CurrentVersion, TargetVersion): {err!r}") from err
 
 
-# UpdateApplication: the provider renames an application in place.
-def _update_application(self: CodeDeployResponse) -> EmptyResult:
-    backend = self.codedeploy_backend
-    old, new = self._get_param("applicationName"), self._get_param("newApplicationName")
-    application = backend.get_application(old)
-    if new and new != old:
-        if new in backend.applications:
-            raise ApplicationAlreadyExistsException(
-                f"The application {new} already exists with the user or AWS account.")
-        application.application_name = new
-        backend.applications[new] = backend.applications.pop(old)
-        backend.deployment_groups[new] = backend.deployment_groups.pop(old, {})
-        _move_tags(backend, f"application:{old}", f"application:{new}")
-        for group in backend.deployment_groups[new]:  # a group's ARN names its application
-            _move_tags(backend, f"deploymentgroup:{old}/{group}", f"deploymentgroup:{new}/{group}")
-    return EmptyResult()
+@dataclass
+class HookExecution:
+    """One run of a lifecycle hook: what PutLifecycleEventHookExecutionStatus reports on."""
+
+    execution_id: str
+    deployment_id: str
+    event: str
+    function: str
+    status: str = "InProgress"
+    reason: str = ""  # why it failed
+    settled: threading.Event = field(default_factory=threading.Event)
 
 
-def _delete_application(self: CodeDeployResponse) -> EmptyResult:
-    # Deleting an application deletes its deployment groups (and their tags).
-    backend, name = self.codedeploy_backend, self._get_param("applicationName")
-    for group in list(backend.deployment_groups.pop(name, {})):
-        backend.tagger.delete_all_tags_for_resource(_arn(backend, f"deploymentgroup:{name}/{group}"))
-    if backend.applications.pop(name, None) is not None:
-        backend.tagger.delete_all_tags_for_resource(_arn(backend, f"application:{name}"))
-    return EmptyResult()
+def _note(deployment: DeploymentInfo, **outcome: dict[str, str]) -> None:
+    """Note ``error_information``/``rollback_info`` on moto's deployment (read by the describe patch)."""
+    for name, value in outcome.items():
+        setattr(deployment, name, value)
 
 
-def _update_deployment_group(self: CodeDeployResponse) -> ActionResult:
-    backend, application = self.codedeploy_backend, self._get_param("applicationName")
-    current, new = self._get_param("currentDeploymentGroupName"), self._get_param("newDeploymentGroupName")
-    group = _group(backend, application, current)
-    for parameter, attribute in _GROUP_SETTINGS.items():
-        value = self._get_param(parameter)
-        if value is not None:
-            setattr(group, attribute, value)
-    if new and new != current:
-        groups = backend.deployment_groups[application]
-        if new in groups:
-            raise DeploymentGroupAlreadyExistsException(f"Deployment group {new} already exists.")
-        group.deployment_group_name = new
-        groups[new] = groups.pop(current)
-        _move_tags(backend, f"deploymentgroup:{application}/{current}", f"deploymentgroup:{application}/{new}")
-    return ActionResult({"hooksNotCleanedUp": []})
+class LambdaDeployments:
+    """The worker that carries out Lambda deployments, and the hook reports and stops it receives."""
+
+    def __init__(self, hook_timeout_seconds: float = DEFAULT_HOOK_TIMEOUT_SECONDS) -> None:
+        self.hook_timeout_seconds = hook_timeout_seconds
+        self.hooks: dict[str, HookExecution] = {}  # by execution id
+        self.stops: dict[str, bool | None] = {}  # stopped deployment id -> StopDeployment's autoRollbackEnabled
+        self.lock = threading.Lock()  # hook and stop state, written by API threads and the worker
+        self.stopping = threading.Event()
+        self._queue: queue.Queue[tuple[CodeDeployBackend, DeploymentInfo] | None] = queue.Queue()
+        self._worker = threading.Thread(target=self._run, name="codedeploy-lambda", daemon=True)
+        self._worker.start()
+
+    def submit(self, backend: CodeDeployBackend, deployment: DeploymentInfo) -> None:
+        """Queue a created deployment."""
+        self._queue.put((backend, deployment))
+
+    def report(self, deployment_id: str, execution_id: str, status: str) -> tuple[str, str] | None:
+        """Record a hook's report; the AWS error (type, message) when it is refused."""
+        execution = self.hooks.get(execution_id)
+        if execution is None or execution.deployment_id != deployment_id:
+            return ("InvalidLifecycleEventHookExecutionIdException",
+                    f"The lifecycle event hook execution {execution_id!r} is not one of deployment {deployment_id}.")
+        if status not in ("Succeeded", "Failed"):
+            return ("InvalidLifecycleEventHookExecutionStatusException",
+                    f"The status {status!r} is invalid: a hook reports Succeeded or Failed.")
+        if not self.settle(execution, status, "the hook reported Failed"):
+            return ("LifecycleEventAlreadyCompletedException",
+                    f"The lifecycle event of hook execution {execution_id} has already completed ({execution.status}).")
+        return None
+
+    def settle(self, execution: HookExecution, status: str, reason: str = "") -> bool:
+        """End a hook execution (first come, first served); False when it had already ended."""
+        with self.lock:
+            if execution.settled.is_set():
+                return False
+            execution.status, execution.reason = status, reason if status == "Failed" else ""
+            execution.settled.set()
+            return True
+
+    def request_stop(self, deployment_id: str, auto_rollback: bool | None) -> None:
+        """Ask a deployment to stop before its next step."""
+        self.stops[deployment_id] = auto_rollback
+
+    def wait_idle(self, timeout: float = 30.0) -> bool:
+        """Wait until every submitted deployment has finished; False on timeout."""
+        return wait_drained(self._queue, timeout)
+
+    def shutdown(self) -> None:
+        """Fail the hooks still waited for, leave queued deployments as they are, stop the worker."""
+        with self.lock:  # a hook registers under the lock: it is either settled below or never started
+            self.stopping.set()
+        for execution in list(self.hooks.values()):
+            self.settle(execution, "Failed", "the emulator stopped")
+        self._queue.put(None)
+        self._worker.join(timeout=30)
+
+    def _run(self) -> None:
+        while (item := self._queue.get()) is not None:
+            try:
+                if not self.stopping.is_set():
+                    LambdaDeployment(self, *item).carry_out()
+            except Exception:
+                LOG.exception("Lambda deployment %s failed in the emulator", item[1].deployment_id)
+            finally:
+                self._queue.task_done()
+        self._queue.task_done()
 
 
-def _delete_deployment_group(self: CodeDeployResponse) -> ActionResult:
-    backend, application = self.codedeploy_backend, self._get_param("applicationName")
-    name = self._get_param("deploymentGroupName")
-    if backend.deployment_groups.get(application, {}).pop(name, None) is not None:
-        backend.tagger.delete_all_tags_for_resource(_arn(backend, f"deploymentgroup:{application}/{name}"))
-    return ActionResult({"hooksNotCleanedUp": []})
+def _progress(deployment: DeploymentInfo, status: str) -> None:
+    """Move a deployment to InProgress, or finish it with ``status`` (its one target counted)."""
+    if status == "InProgress":
+        deployment.start_time, counts = utcnow(), {"Pending": 0, "InProgress": 1}
+    else:
+        deployment.complete_time = utcnow()
+        counts = {"InProgress": 0, "Succeeded" if status == "Succeeded" else "Failed": 1}
+    deployment.deployment_overview = {**deployment.deployment_overview, **counts}
+    deployment.status = status
 
 
-_OPERATIONS: dict[str, Callable[..., Any]] = {
-    "update_application": _update_application,
-    "delete_application": _delete_application,
-    "update_deployment_group": _update_deployment_group,
-    "delete_deployment_group": _delete_deployment_group,
-}
+class LambdaDeployment:
+    """One deployment being carried out: the steps of the module docstring."""
+
+    def __init__(self, owner: LambdaDeployments, backend: CodeDeployBackend, deployment: DeploymentInfo) -> None:
+        self.owner, self.backend, self.deployment = owner, backend, deployment
+        self.functions: LambdaBackend = lambda_backends[backend.account_id][backend.region_name]
+
+    def carry_out(self) -> None:
+        """Run the deployment to its end, and its rollback when one is due."""
+        _progress(self.deployment, "InProgress")
+        spec: AppSpec | None = None
+        try:
+            self._check_stop()
+            self._check_group()
+            spec = read_appspec(self.deployment.revision)
+            self._check_target(spec)
+            self._run_hooks(spec, BEFORE_ALLOW_TRAFFIC)
+            self._check_alarms()
+            self._check_stop()
+            self._move_alias(spec)
+            self._run_hooks(spec, AFTER_ALLOW_TRAFFIC)
+            self._check_alarms()
+        except DeploymentFailure as failure:
+            self._fail(failure, spec)
+            return
+        _progress(self.deployment, "Succeeded")
+
+    def _move_alias(self, spec: AppSpec) -> None:
+        # All at once, and without weights: the final state of every traffic-shifting configuration.
+        self.functions.update_alias(spec.alias, spec.function, spec.target_version, None, {})  # type: ignore[arg-type]
+
+    def _check_stop(self) -> None:
+        if self.deployment.deployment_id in self.owner.stops:
+            raise DeploymentFailure("MANUAL_STOP", "The deployment was stopped (StopDeployment).",
+                                    status="Stopped", rollback_event="DEPLOYMENT_STOP_ON_REQUEST")
+
+    def _check_group(self) -> None:
+        application = self.deployment.application_name
+        if application not in self.backend.applications:
+            raise DeploymentFailure("APPLICATION_MISSING", f"The application {application} was deleted.")
+        if self.deployment.deployment_group_name not in self.backend.deployment_groups.get(application, {}):
+            raise DeploymentFailure("DEPLOYMENT_GROUP_MISSING",
+                                    f"The deployment group {self.deployment.deployment_group_name} was deleted.")
+
+    def _check_target(self, spec: AppSpec) -> None:
+        try:
+            for version in (spec.current_version, spec.target_version):
+                self.functions.get_function(spec.function, version)
+            self.functions.get_alias(spec.alias, spec.function)
+        except Exception as err:  # moto's Lambda errors: unknown function, version or alias
+            raise DeploymentFailure("INVALID_LAMBDA_FUNCTION", f"{spec.function} alias {spec.alias}, versions "
+                                    f"{spec.current_version} and {spec.target_version}: {err}") from err
+
+    def _check_alarms(self) -> None:
+        override = self.deployment.override_alarm_configuration
+        config = moto_codedeploy.alarm_configuration(
+            override if override else self.deployment.deployment_group.alarm_configuration)
+        if not config["enabled"]:
+            return
+        names = [alarm["name"] for alarm in config["alarms"]]
+        cloudwatch = cloudwatch_backends[self.backend.account_id][self.backend.region_name]
+        active = sorted(alarm.name for alarm in cloudwatch.get_alarms_by_alarm_names(names)
+                        if alarm.state_value == "ALARM")
+        if active:
+            raise DeploymentFailure("ALARM_ACTIVE", f"One or more alarms have been activated: {', '.join(active)}.",
+                                    status="Stopped", rollback_event="DEPLOYMENT_STOP_ON_ALARM")
+
+    def _run_hooks(self, spec: AppSpec, event: str) -> None:
+        for function in [function for name, function in spec.hooks if name == event]:
+            self._check_stop()
+            execution = HookExecution(str(uuid.uuid4()), self.deployment.deployment_id, event, function)
+            with self.owner.lock:
+                if self.owner.stopping.is_set():
+                    raise DeploymentFailure("INTERNAL_ERROR", "The emulator stopped during the deployment.")
+                self.owner.hooks[execution.execution_id] = execution
+            threading.Thread(target=self._invoke_hook, args=(execution,), name=f"hook-{function}",
+                             daemon=True).start()
+            if not execution.settled.wait(self.owner.hook_timeout_seconds):
+                self.owner.settle(execution, "Failed", f"no PutLifecycleEventHookExecutionStatus within "
+                                  f"{self.owner.hook_timeout_seconds:g} seconds")
+            if execution.status != "Succeeded":
+                raise DeploymentFailure("HOOK_EXECUTION_FAILURE", f"The {event} hook {function} "
+                                        f"(execution {execution.execution_id}) failed: {execution.reason}")
+
+    def _invoke_hook(self, execution: HookExecution) -> None:
+        # In a thread of its own, so the report deadline holds even for a hook that never returns.
+        event = {"DeploymentId": self.deployment.deployment_id, "LifecycleEventHookExecutionId": execution.execution_id}
+        headers: dict[str, str] = {}
+        try:
+            with lambda_runtime.running_hook(execution.execution_id):
+                payload = self.functions.invoke(execution.function, None, json.dumps(event).encode(), {}, headers)
+        except Exception as err:  # moto's Lambda errors: the hook function does not exist
+            self.owner.settle(execution, "Failed", f"it could not be invoked: {err}")
+            return
+        if "x-amz-function-error" in headers:
+            self.owner.settle(execution, "Failed", f"the function raised: {_error_summary(payload)}")
+
+    def _fail(self, failure: DeploymentFailure, spec: AppSpec | None) -> None:
+        rollback = self._create_rollback(spec) if spec is not None and self._rolls_back(failure) else None
+        with self.owner.lock:
+            _note(self.deployment, error_information={"code": failure.code, "message": failure.message})
+            if rollback is not None:
+                _note(self.deployment, rollback_info={"rollbackDeploymentId": rollback.deployment_id,
+                                                      "rollbackMessage": f"Rollback deployment "
+                                                                         f"{rollback.deployment_id} started."})
+        _progress(self.deployment, failure.status)
+        if rollback is not None and spec is not None:
+            status = LambdaDeployment(self.owner, self.backend, rollback).carry_out_rollback(spec.rolled_back())
+            message = (f"Rollback deployment {rollback.deployment_id} {status.lower()}: alias {spec.alias} of "
+                       f"{spec.function} on version {spec.current_version}.")
+            _note(self.deployment, rollback_info={"rollbackDeploymentId": rollback.deployment_id,
+                                                  "rollbackMessage": message})
+            _progress(rollback, status)
+
+    def carry_out_rollback(self, spec: AppSpec) -> str:
+        """Carry out this rollback deployment: the alias to ``spec``'s target version, no hooks, no
+        alarms; return the status to finish it with (the caller first notes it on the deployment
+        rolled back, so whoever sees the rollback finished also sees that note)."""
+        _progress(self.deployment, "InProgress")
+        try:
+            self._check_target(spec)
+            self._move_alias(spec)
+        except DeploymentFailure as failure:
+            _note(self.deployment, error_information={"code": failure.code, "message": failure.message})
+            return "Failed"
+        return "Succeeded"
+
+    def _rolls_back(self, failure: DeploymentFailure) -> bool:
+        stop_rolls_back = self.owner.stops.get(self.deployment.deployment_id)
+        if failure.code == "MANUAL_STOP" and stop_rolls_back is not None:
+            return stop_rolls_back
+        config = (self.deployment.auto_rollback_configuration
+                  or self.deployment.deployment_group.auto_rollback_configuration)
+        config = config if isinstance(config, dict) else {}
+        return bool(config.get("enabled")) and failure.rollback_event in (config.get("events") or [])
+
+    def _create_rollback(self, spec: AppSpec) -> DeploymentInfo:
+        original = self.deployment
+        rollback = DeploymentInfo(original.application, original.deployment_group, spec.rolled_back().revision(),
+                                  original.deployment_config_name, f"Rollback of deployment {original.deployment_id}",
+                                  None, None, None, None, None, None, "codeDeployRollback")
+        _note(rollback, rollback_info={"rollbackTriggeringDeploymentId": original.deployment_id})
+        self.backend.deployments[rollback.deployment_id] = rollback
+        return rollback
 
 
-def _deployment_operations(deployments: LambdaDeployments) -> dict[str, Callable[..., Any]]:
-    """The operations on running deployments, bound to the installed :class:`LambdaDeployments`."""
-
-    # PutLifecycleEventHookExecutionStatus: a hook function reports Succeeded or Failed.
-    def put_lifecycle_event_hook_execution_status(self: CodeDeployResponse) -> ActionResult:
-        deployment_id = self._get_param("deploymentId")
-        if not deployment_id:
-            raise CodeDeployError("DeploymentIdRequiredException", "At least one deployment ID must be specified.")
-        self.codedeploy_backend.get_deployment(deployment_id)  # DeploymentDoesNotExistException
-        execution_id = self._get_param("lifecycleEventHookExecutionId") or ""
-        problem = deployments.report(deployment_id, execution_id, self._get_param("status") or "")
-        if problem is not None:
-            raise CodeDeployError(*problem)
-        return ActionResult({"lifecycleEventHookExecutionId": execution_id})
-
-    def stop_deployment(self: CodeDeployResponse) -> ActionResult:
-        deployment = self.codedeploy_backend.get_deployment(self._get_param("deploymentId"))
-        if deployment.status in TERMINAL_STATUSES:
-            raise CodeDeployError("DeploymentAlreadyCompletedException",
-                                  f"The deployment {deployment.deployment_id} has already completed.")
-        auto_rollback = self._get_param("autoRollbackEnabled")
-        rolls_back = None if auto_rollback is None else bool(auto_rollback)
-        if not deployments.request_stop(deployment.deployment_id, rolls_back):
-            raise CodeDeployError("UnsupportedActionForDeploymentTypeException",
-                                  "The emulator stops Lambda deployments only (it runs no other).")
-        return ActionResult({"status": "Pending", "statusMessage": "Stopping Pending. Stopping the deployment."})
-
-    return {"put_lifecycle_event_hook_execution_status": put_lifecycle_event_hook_execution_status,
-            "stop_deployment": stop_deployment}
-
-
-def _add_operations(operations: dict[str, Callable[..., Any]]) -> Callable[[], None]:
-    added = [name for name in operations if not hasattr(CodeDeployResponse, name)]
-    for name in added:
-        setattr(CodeDeployResponse, name, operations[name])
-
-    def undo() -> None:
-        for name in added:
-            delattr(CodeDeployResponse, name)
-
-    return undo
-
-
-def _groups_report_their_alarms() -> Callable[[], None]:
-    # moto answers `alarmConfiguration: {}` whatever the group was given, and an empty
-    # `loadBalancerInfo` the provider reads as a configured block: both are drift in `terraform plan`.
-    original = CodeDeployResponse.get_deployment_group
-
-    def get_deployment_group(self: CodeDeployResponse) -> ActionResult:
-        result = original(self)
-        info = result.result["deploymentGroupInfo"]  # type: ignore[index]
-        group = _group(self.codedeploy_backend, info["applicationName"], info["deploymentGroupName"])
-        info["alarmConfiguration"] = alarm_configuration(group.alarm_configuration)
-        if not info.get("loadBalancerInfo"):
-            info.pop("loadBalancerInfo", None)  # AWS leaves out what a Lambda group does not have
-        return result
-
-    CodeDeployResponse.get_deployment_group = get_deployment_group  # type: ignore[method-assign]
-
-    def undo() -> None:
-        CodeDeployResponse.get_deployment_group = original  # type: ignore[method-assign]
-
-    return undo
-
-
-def _deployments_report_their_outcome(deployments: LambdaDeployments) -> Callable[[], None]:
-    # moto answers `errorInformation: {}` and `rollbackInfo: {}` for every deployment.
-    original_get, original_batch = CodeDeployResponse.get_deployment, CodeDeployResponse.batch_get_deployments
-
-    def get_deployment(self: CodeDeployResponse) -> ActionResult:
-        result = original_get(self)
-        deployments.describe(result.result["deploymentInfo"])  # type: ignore[index]
-        return result
-
-    def batch_get_deployments(self: CodeDeployResponse) -> ActionResult:
-        result = original_batch(self)
-        for info in result.result["deploymentsInfo"]:  # type: ignore[index]
-            deployments.describe(info)
-        return result
-
-    CodeDeployResponse.get_deployment = get_deployment  # type: ignore[method-assign]
-    CodeDeployResponse.batch_get_deployments = batch_get_deployments  # type: ignore[method-assign]
-
-    def undo() -> None:
-        CodeDeployResponse.get_deployment = original_get  # type: ignore[method-assign]
-        CodeDeployResponse.batch_get_deployments = original_batch  # type: ignore[method-assign]
-
-    return undo
-
-
-def own_account(backend: CodeDeployBackend, arn: str) -> str:
-    """``arn`` with the backend's account when it names none (``arn:aws:codedeploy:<region>::...``)."""
-    parts = arn.split(":", 5)
-    if len(parts) == 6 and parts[2] == "codedeploy" and not parts[4]:
-        parts[4] = backend.account_id
-    return ":".join(parts)
-
-
-def _tags_by_arn_without_account() -> Callable[[], None]:
-    # The provider builds the ARN it tags and lists tags by from its account ID, which it does not
-    # look up in local mode (`skip_requesting_account_id`): `arn:aws:codedeploy:<region>::application:<name>`.
-    # Read as the caller's own account, so tags set at creation are found again (no drift in `plan`).
-    originals = {name: getattr(CodeDeployBackend, name)
-                 for name in ("list_tags_for_resource", "tag_resource", "untag_resource")}
-
-    def with_own_account(original: Callable[..., Any]) -> Callable[..., Any]:
-        def method(backend: CodeDeployBackend, arn: str, *args: Any) -> Any:
-            return original(backend, own_account(backend, arn), *args)
-
-        return method
-
-    for name, original in originals.items():
-        setattr(CodeDeployBackend, name, with_own_account(original))
-
-    def undo() -> None:
-        for name, original in originals.items():
-            setattr(CodeDeployBackend, name, original)
-
-    return undo
-
-
-def _lambda_deployments_run(deployments: LambdaDeployments) -> Callable[[], None]:
-    original = CodeDeployBackend.create_deployment
-
-    def create_deployment(backend: CodeDeployBackend, *args: Any, **kwargs: Any) -> str:
-        deployment_id = original(backend, *args, **kwargs)
-        deployment = backend.deployments[deployment_id]
-        if deployment.application.compute_platform == "Lambda":
-            deployments.submit(backend, deployment)
-        return deployment_id
-
-    CodeDeployBackend.create_deployment = create_deployment  # type: ignore[method-assign,assignment]
-
-    def undo() -> None:
-        CodeDeployBackend.create_deployment = original  # type: ignore[method-assign]
-
-    return undo
+def _error_summary(payload: Any) -> str:
+    try:
+        error = json.loads(payload)
+        return f"{error['errorType']}: {error['errorMessage']}"
+    except (TypeError, ValueError, KeyError):
+        return str(payload)[:200]
 
 
 _active: LambdaDeployments | None = None
@@ -282,16 +362,13 @@ _active: LambdaDeployments | None = None
 def install(*, hook_timeout_seconds: float = DEFAULT_HOOK_TIMEOUT_SECONDS) -> Callable[[], None]:
     """Add the missing operations and run Lambda deployments; return the undo function."""
     global _active
-    deployments = LambdaDeployments(hook_timeout_seconds)
-    undos = [_add_operations({**_OPERATIONS, **_deployment_operations(deployments)}),
-             _groups_report_their_alarms(), _deployments_report_their_outcome(deployments),
-             _tags_by_arn_without_account(), _lambda_deployments_run(deployments)]
+    deployments, patches = LambdaDeployments(hook_timeout_seconds), PatchSet()
+    moto_codedeploy.install(patches, deployments)
     _active = deployments
 
     def uninstall() -> None:
         global _active
-        for undo in reversed(undos):
-            undo()
+        patches.undo()
         deployments.shutdown()
         _active = None
 

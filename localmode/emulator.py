@@ -29,14 +29,14 @@ import logging
 import os
 import sys
 from collections.abc import Callable
-from typing import Any, cast
+from typing import Any
 from urllib.parse import urlsplit
 
-from moto.core.config import default_user_config
-from moto.moto_api._internal.models import moto_api_backend
-from moto.server import ThreadedMotoServer
-
-from localmode import codedeploy, lambda_runtime, moto_extensions, stream_mapping
+from localmode import codedeploy, lambda_runtime, runtime, stream_mapping
+from localmode.moto_patches import lambda_ as moto_lambda
+from localmode.moto_patches import server as moto_server
+from localmode.moto_patches import stepfunctions as moto_stepfunctions
+from localmode.moto_patches.patch import PatchSet
 from localmode.startup import DEFAULT_ENDPOINT, EmulatorError, endpoint_from_environment, stop_event_on_signals
 
 __all__ = ["DEFAULT_ENDPOINT", "Emulator", "EmulatorError", "endpoint_from_environment", "stop_event_on_signals"]
@@ -53,7 +53,7 @@ class Emulator:
                  verbose: bool = False, hook_timeout_seconds: float = codedeploy.DEFAULT_HOOK_TIMEOUT_SECONDS) -> None:
         self.host, self.port, self.verbose = host, port, verbose
         self.hook_timeout_seconds = hook_timeout_seconds
-        self._server: ThreadedMotoServer | None = None
+        self._server: moto_server.GuardedServer | None = None
         self._undo: list[Callable[[], None]] = []
 
     @property
@@ -80,19 +80,18 @@ class Emulator:
     def _start(self) -> None:
         if not self.verbose:
             logging.getLogger("werkzeug").setLevel(logging.WARNING)
-        config = cast(dict[str, dict[str, Any]], default_user_config)
-        saved = {section: dict(config.get(section, {})) for section in _MOTO_CONFIG}
-        for section, values in _MOTO_CONFIG.items():
-            config[section] = {**config.get(section, {}), **values}
-        self._undo.append(lambda: config.update(saved))
-        moto_api_backend.reset()
+        self._undo.append(moto_server.configure(_MOTO_CONFIG))
+        moto_server.reset()
         self._server = _listening_server(self.host, self.port)
         server = self._server
         self.port = server.get_host_and_port()[1]
         previous_port = os.environ.get("MOTO_PORT")
         os.environ["MOTO_PORT"] = str(self.port)
         self._undo.append(lambda: _restore_env("MOTO_PORT", previous_port))
-        self._undo.append(moto_extensions.install())
+        fixes = PatchSet()
+        self._undo.append(fixes.undo)
+        moto_lambda.install_fixes(fixes)
+        moto_stepfunctions.install(fixes)
         self._undo.append(lambda_runtime.install(self.endpoint))
         self._undo.append(stream_mapping.install())
         self._undo.append(codedeploy.install(hook_timeout_seconds=self.hook_timeout_seconds))
@@ -118,24 +117,12 @@ class Emulator:
         self.stop()
 
 
-def _listening_server(host: str, port: int) -> ThreadedMotoServer:
-    """A started moto server; :class:`EmulatorError` when it cannot listen. (moto's own
-    ``start()`` waits forever when its server thread fails to bind.)"""
-    server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
-    failures: list[BaseException] = []
-    entry = server._server_entry
-
-    def guarded_entry() -> None:
-        try:
-            entry()
-        except BaseException as err:  # reported to the starting thread below
-            failures.append(err)
-            server._server_ready_event.set()
-
-    server._server_entry = guarded_entry  # type: ignore[method-assign]
+def _listening_server(host: str, port: int) -> moto_server.GuardedServer:
+    """A started moto server; :class:`EmulatorError` when it cannot listen."""
+    server = moto_server.GuardedServer(ip_address=host, port=port, verbose=False)
     server.start()
-    if failures:
-        raise EmulatorError(f"the emulator cannot listen on {host}:{port} ({failures[0]}): stop the program "
+    if server.failure is not None:
+        raise EmulatorError(f"the emulator cannot listen on {host}:{port} ({server.failure}): stop the program "
                             "using that port or set EMULATOR_ENDPOINT to another port, e.g. http://127.0.0.1:4567")
     return server
 
@@ -163,8 +150,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"AWS emulator on {emulator.endpoint} (Ctrl-C to stop)", flush=True)
         api = None
         if args.api_port is not None:
-            from localmode import runtime
-
             api = runtime.start_when_deployed(emulator.endpoint, api_port=args.api_port, stopped=stopped)
         stopped.wait()
         if api is not None:

@@ -8,7 +8,7 @@ endpoint, fake credentials, region, ``AWS_LAMBDA_FUNCTION_NAME``...) and a fake 
 Invoke's ``ClientContext`` as ``context.client_context``). An exception becomes a function error as on
 AWS (``X-Amz-Function-Error: Unhandled``, payload ``{"errorType": <class name>, "errorMessage",
 "requestId", "stackTrace"}``), so Retry/Catch match ``JobValidationError``. moto's Invoke ignores the
-API's ``Qualifier`` query parameter (it reads ``qualifier``); :func:`install` passes it on, so
+API's ``Qualifier`` query parameter (it reads ``qualifier``); :mod:`localmode.moto_patches.lambda_` passes it on, so
 ``Invoke(FunctionName=name, Qualifier="4")`` runs version 4, not ``$LATEST``.
 
 Code: the version's deployed zip (moto keeps it as ``LambdaFunction.code_bytes``; a published version
@@ -69,9 +69,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from moto.awslambda.models import LambdaBackend, LambdaFunction
-from moto.awslambda.responses import LambdaResponse
+from moto.awslambda.models import LambdaFunction
 
+from localmode.moto_patches import lambda_ as moto_lambda
+from localmode.moto_patches.patch import PatchSet
 from modules.product_defaults import EMULATOR_ACCESS_KEY_ID, EMULATOR_SECRET_ACCESS_KEY
 
 LOG = logging.getLogger(__name__)
@@ -80,7 +81,6 @@ _MASKED = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECUR
 HOOK_EXECUTION_KEY = "LifecycleEventHookExecutionId"  # the ClientContext custom key a nested Invoke carries
 
 _invocation_lock = threading.Lock()
-_invoked = threading.local()  # the (possibly qualified) ARN the current Invoke API call named
 _caller = threading.local()  # the hook execution an invocation started from this thread runs for
 
 
@@ -366,43 +366,23 @@ def _header(headers: Any, name: str, default: str) -> str:
     return next((str(value) for key, value in dict(headers or {}).items() if key.lower() == name), default)
 
 
-def _invoke_reads_the_qualifier() -> Callable[[], None]:
-    # moto's Invoke reads the query parameter "qualifier", but the API (and every SDK) sends
-    # "Qualifier": `Invoke(FunctionName=name, Qualifier="4")` would run $LATEST, never version 4.
-    original = LambdaResponse.invoke
-
-    def invoke(self: LambdaResponse) -> Any:
-        if "Qualifier" in self.querystring and "qualifier" not in self.querystring:
-            self.querystring["qualifier"] = self.querystring["Qualifier"]
-        return original(self)
-
-    LambdaResponse.invoke = invoke  # type: ignore[method-assign]
-
-    def undo() -> None:
-        LambdaResponse.invoke = original  # type: ignore[method-assign]
-
-    return undo
-
-
 def install(endpoint: str) -> Callable[[], None]:
     """Route moto's Lambda invocations to a :class:`LocalLambdaRuntime`; return the undo function."""
     code = CodeCache()
-    undo_qualifier = _invoke_reads_the_qualifier()
     runtime = LocalLambdaRuntime(endpoint, code)
-    original_invoke, original_backend_invoke = LambdaFunction.invoke, LambdaBackend.invoke
+    patches = PatchSet()
 
     def run_async(config: FunctionConfig, event: Any, invoked_arn: str, client_context: ClientContext | None) -> None:
         payload, failed = runtime.run(config, event, invoked_arn, client_context, synchronous=False)
         if failed:  # no retries or on-failure destination here: at least say so
             LOG.warning("Asynchronous invocation of %s failed: %s", invoked_arn, payload.decode())
 
-    def function_invoke(fn: LambdaFunction, body: Any, request_headers: Any, response_headers: Any) -> bytes:
+    def invoke(fn: LambdaFunction, body: Any, request_headers: Any, response_headers: Any, invoked_arn: str) -> bytes:
         invocation_type = _header(request_headers, "x-amz-invocation-type", "RequestResponse")
         if invocation_type == "DryRun":
             return b""
         config = runtime.config_of(fn)
         event = json.loads(body) if body else {}
-        invoked_arn = getattr(_invoked, "arn", None) or fn.function_arn
         client_context = ClientContext.parse(_header(request_headers, "x-amz-client-context", ""))
         if invocation_type == "Event":  # asynchronous: accepted now, run later, like Lambda's event queue
             threading.Thread(target=run_async, args=(config, event, invoked_arn, client_context), daemon=True).start()
@@ -412,22 +392,10 @@ def install(endpoint: str) -> Callable[[], None]:
             response_headers["x-amz-function-error"] = "Unhandled"
         return payload
 
-    def backend_invoke(backend: LambdaBackend, function_name: str, qualifier: str | None, *args: Any) -> Any:
-        arn = function_name if function_name.startswith("arn:") else (
-            f"arn:aws:lambda:{backend.region_name}:{backend.account_id}:function:{function_name}")
-        _invoked.arn = f"{arn}:{qualifier}" if qualifier and arn.count(":") == 6 else arn
-        try:
-            return original_backend_invoke(backend, function_name, qualifier, *args)
-        finally:
-            _invoked.arn = None
-
-    LambdaFunction.invoke = function_invoke  # type: ignore[method-assign,assignment]
-    LambdaBackend.invoke = backend_invoke  # type: ignore[method-assign,assignment]
+    moto_lambda.route_invocations(patches, invoke)
 
     def uninstall() -> None:
-        LambdaFunction.invoke = original_invoke  # type: ignore[method-assign]
-        LambdaBackend.invoke = original_backend_invoke  # type: ignore[method-assign]
-        undo_qualifier()
+        patches.undo()
         code.remove()
 
     return uninstall

@@ -30,8 +30,7 @@ from botocore.exceptions import ClientError
 
 from handlers.shared.constants import LIVE_ALIAS
 from localmode.api_server import FORBIDDEN, ApiServer, Gateway, Preflight, lambda_invoker, repository_routes
-from localmode.emulator import DEFAULT_ENDPOINT
-from localmode.startup import DEFAULT_LOCAL_API_PORT
+from localmode.startup import DEFAULT_ENDPOINT, DEFAULT_LOCAL_API_PORT
 from modules.product_defaults import DEFAULT_PROJECT, DEFAULT_REGION, EMULATOR_ACCESS_KEY_ID, EMULATOR_SECRET_ACCESS_KEY
 
 LOG = logging.getLogger(__name__)

@@ -38,6 +38,8 @@ from moto.core.utils import unix_time
 from moto.s3.models import s3_backends
 from moto.sqs.models import sqs_backends
 
+from localmode.moto_patches import lambda_ as moto_lambda
+from localmode.moto_patches.patch import PatchSet
 from localmode.worker_queue import wait_drained
 
 LOG = logging.getLogger(__name__)
@@ -169,18 +171,13 @@ _active: StreamDelivery | None = None
 def install() -> Callable[[], None]:
     """Queue moto's stream deliveries (see the module docstring); return the undo function."""
     global _active
-    delivery = StreamDelivery()
-    original = LambdaBackend.send_dynamodb_items
-
-    def send_dynamodb_items(backend: LambdaBackend, function_arn: str, items: list[Any], source: str) -> bytes:
-        return delivery.submit(backend, function_arn, items, source)
-
-    LambdaBackend.send_dynamodb_items = send_dynamodb_items  # type: ignore[method-assign,assignment]
+    delivery, patches = StreamDelivery(), PatchSet()
+    moto_lambda.route_stream_records(patches, delivery.submit)
     _active = delivery
 
     def uninstall() -> None:
         global _active
-        LambdaBackend.send_dynamodb_items = original  # type: ignore[method-assign]
+        patches.undo()
         delivery.stop()
         _active = None
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
 from modules.iam import Statement, allow
+from modules.proxy_event import proxy_event
 
 # Resources a handler can be granted actions on; the app layer maps each to its ARNs.
 TABLE, IDEMPOTENCY_TABLE, STATE_MACHINE, EVENTS_TOPIC = "table", "idempotency_table", "state_machine", "events_topic"
@@ -120,18 +121,10 @@ class SmokeCheck:
         return {"event": dict(self.event), **expected}
 
 
-# GET /health as API Gateway's proxy integration delivers it (REST proxy and HTTP API payload
-# 1.0 share the shape). The probe reads the table, writes nothing.
-HEALTH_CHECK = SmokeCheck(event={
-    "resource": "/health", "path": "/health", "httpMethod": "GET",
-    "headers": {"Accept": "application/json", "User-Agent": "pre-traffic-hook"},
-    "multiValueHeaders": {"Accept": ["application/json"], "User-Agent": ["pre-traffic-hook"]},
-    "queryStringParameters": None, "multiValueQueryStringParameters": None, "pathParameters": None,
-    "stageVariables": None, "body": None, "isBase64Encoded": False,
-    "requestContext": {"resourcePath": "/health", "httpMethod": "GET", "path": "/health", "stage": "live",
-                       "requestId": "pre-traffic-hook", "identity": {"sourceIp": "127.0.0.1",
-                                                                     "userAgent": "pre-traffic-hook"}},
-}, status_code=200)
+# GET /health as API Gateway's proxy integration delivers it. The probe reads the table, writes nothing.
+HEALTH_CHECK = SmokeCheck(event=proxy_event(
+    "GET", "/health", stage="live", request_id="pre-traffic-hook", source_ip="127.0.0.1", context_path="/health",
+    headers={"Accept": "application/json", "User-Agent": "pre-traffic-hook"}), status_code=200)
 # A task input without a job: every workflow task refuses it while parsing (JobValidationError).
 INVALID_TASK_INPUT = SmokeCheck(event={"smoke_check": "no job in this input"}, error_type="JobValidationError")
 

@@ -15,6 +15,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from modules.proxy_event import proxy_event
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 REGION = "us-east-1"
@@ -100,44 +102,18 @@ def make_api_event(
         all_headers = {name.lower(): value for name, value in all_headers.items()}
     template = _route_template(path)
     item_id = path.split("/")[2] if template.endswith("{id}") else None
-    event: dict[str, Any] = {
-        "resource": template,
-        "path": path,
-        "httpMethod": method,
-        "headers": all_headers,
-        "multiValueHeaders": {name: [value] for name, value in all_headers.items()},
-        "queryStringParameters": dict(query) if query else None,
-        "multiValueQueryStringParameters": {k: [v] for k, v in query.items()} if query else None,
-        "pathParameters": {"id": item_id} if item_id else None,
-        "stageVariables": None,
-        "requestContext": {
-            "resourceId": "res123",
-            "resourcePath": template,
-            "httpMethod": method,
-            "extendedRequestId": "ext-" + uuid.uuid4().hex[:12],
-            "requestTime": "09/Apr/2025:12:34:56 +0000",
-            "path": f"/prod{path}",
-            "accountId": ACCOUNT,
-            "protocol": "HTTP/1.1",
-            "stage": "$default" if http_api else "prod",
-            "domainPrefix": "abc123",
-            "requestTimeEpoch": 1744202096000,
-            "requestId": request_id or str(uuid.uuid4()),
-            "identity": {
-                "sourceIp": "203.0.113.10",
-                "userAgent": "pytest",
-                "apiKeyId": None if http_api else api_key_id,
-                "accountId": None,
-                "caller": None,
-                "user": None,
-                "userArn": None,
-            },
-            "domainName": "abc123.execute-api.us-east-1.amazonaws.com",
-            "apiId": "abc123",
-        },
-        "body": base64.b64encode(binary_body).decode() if binary_body is not None else text,
-        "isBase64Encoded": binary_body is not None,
-    }
+    event = proxy_event(
+        method, path, resource=template, path_parameters={"id": item_id} if item_id else None,
+        headers=all_headers, query=query or {}, context_path=f"/prod{path}",
+        body=base64.b64encode(binary_body).decode() if binary_body is not None else text,
+        is_base64_encoded=binary_body is not None, stage="$default" if http_api else "prod",
+        request_id=request_id or str(uuid.uuid4()), source_ip="203.0.113.10",
+        request_context={"resourceId": "res123", "extendedRequestId": "ext-" + uuid.uuid4().hex[:12],
+                         "requestTime": "09/Apr/2025:12:34:56 +0000", "accountId": ACCOUNT, "protocol": "HTTP/1.1",
+                         "domainPrefix": "abc123", "requestTimeEpoch": 1744202096000,
+                         "domainName": "abc123.execute-api.us-east-1.amazonaws.com", "apiId": "abc123"},
+        identity={"apiKeyId": None if http_api else api_key_id, "accountId": None, "caller": None, "user": None,
+                  "userArn": None})
     if http_api:
         event["version"] = "1.0"
     return event
