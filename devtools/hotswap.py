@@ -30,8 +30,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import boto3
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from devtools import rollout
@@ -40,7 +38,6 @@ from modules.bytecode import compiler_for
 from modules.catalog import FUNCTIONS, FunctionSpec
 from modules.config import ConfigError, WorkspaceSettings, settings_for
 from modules.packaging import ROOT, Artifact, build_function
-from modules.product_defaults import EMULATOR_ACCESS_KEY_ID, EMULATOR_SECRET_ACCESS_KEY
 from modules.remote_state import state_key
 from modules.rollout import hook_function
 
@@ -61,12 +58,7 @@ class Target:
 
 
 def _clients(settings: WorkspaceSettings) -> dict[str, Any]:
-    options: dict[str, Any] = {"region_name": settings.region,
-                               "config": Config(retries={"mode": "standard", "max_attempts": 5})}
-    if settings.emulator_endpoint:
-        options |= {"endpoint_url": settings.emulator_endpoint, "aws_access_key_id": EMULATOR_ACCESS_KEY_ID,
-                    "aws_secret_access_key": EMULATOR_SECRET_ACCESS_KEY}
-    return {service: boto3.client(service, **options) for service in ("s3", "lambda")}
+    return {service: rollout.client(settings, service) for service in ("s3", "lambda")}
 
 
 def _state_outputs(s3: Any, settings: WorkspaceSettings, layer: str) -> dict[str, Any]:

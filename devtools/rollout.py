@@ -67,14 +67,19 @@ class FunctionRollout:
         return self.live_version != self.newest_version
 
 
-def clients(settings: WorkspaceSettings) -> tuple[Any, Any]:
-    """(lambda, codedeploy) clients for the workspace: the emulator for `local`."""
+def client(settings: WorkspaceSettings, service: str) -> Any:
+    """A boto3 client of the workspace's AWS: the emulator for `local`, else the credentials chain."""
     options: dict[str, Any] = {"region_name": settings.region,
                                "config": Config(retries={"mode": "standard", "max_attempts": 5})}
     if settings.emulator_endpoint:
         options |= {"endpoint_url": settings.emulator_endpoint, "aws_access_key_id": EMULATOR_ACCESS_KEY_ID,
                     "aws_secret_access_key": EMULATOR_SECRET_ACCESS_KEY}
-    return boto3.client("lambda", **options), boto3.client("codedeploy", **options)
+    return boto3.client(service, **options)  # type: ignore[call-overload]  # the service is a parameter
+
+
+def clients(settings: WorkspaceSettings) -> tuple[Any, Any]:
+    """(lambda, codedeploy) clients for the workspace."""
+    return client(settings, "lambda"), client(settings, "codedeploy")
 
 
 def appspec(rollout: FunctionRollout, hook_name: str) -> str:
