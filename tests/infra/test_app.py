@@ -196,7 +196,11 @@ def test_workflow_shape(synth, workspace):
     assert states["MarkFailed"]["Catch"] == [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.mark_failed_error",
                                               "Next": "RecordFailure"}]
     record = states["RecordFailure"]
-    assert record["Resource"] == "arn:aws:states:::dynamodb:updateItem" and record["Next"] == "Failed"
+    # In the partition the stack deploys into (the workflow's own aws_partition lookup).
+    [partition] = [logical for logical, cfg in synth.stack(f"{workspace}-app")["data"]["aws_partition"].items()
+                   if cfg["//"]["metadata"]["path"].endswith("workflow/partition")]
+    assert record["Resource"] == (f"arn:${{data.aws_partition.{partition}.partition}}"
+                                  ":states:::dynamodb:updateItem") and record["Next"] == "Failed"
     assert record["Parameters"]["TableName"] == remote_ref(synth, workspace, "data", "aws_dynamodb_table",
                                                            "data/table", "name")
     assert record["Parameters"]["ConditionExpression"] == (
