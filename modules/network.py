@@ -34,9 +34,16 @@ from modules.base_stack import LayerStack
 from modules.config import WorkspaceSettings
 from modules.iam import allow, assume_role_policy, policy_document
 
-# Interface endpoints for the services the functions call when there is no NAT path
-# to rely on (prod turns them on so AWS traffic never leaves the VPC).
-INTERFACE_ENDPOINT_SERVICES = ("sns", "states", "xray", "logs", "sqs", "kms")
+# Interface endpoints for the services the handlers' own code calls from the functions'
+# network interfaces (the adapters in handlers/shared/aws: SNS publish, Step Functions
+# StartExecution, and the pre-traffic hook's Lambda Invoke and CodeDeploy status report);
+# DynamoDB and S3 go through the gateway endpoints. Prod turns them on so AWS traffic never
+# leaves the VPC. No endpoint for what the Lambda service does on the function's behalf, which
+# never crosses the function's interfaces: CloudWatch Logs delivery, X-Ray segments (sent to
+# the daemon Lambda runs), KMS decryption of the environment, dead-letter SQS writes (AWS
+# Lambda developer guide, "Giving Lambda functions access to resources in an Amazon VPC"
+# and "Asynchronous invocation"). Each interface endpoint is billed per zone and hour.
+INTERFACE_ENDPOINT_SERVICES = ("sns", "states", "lambda", "codedeploy")
 FLOW_LOGS_SERVICE = "vpc-flow-logs.amazonaws.com"
 
 
