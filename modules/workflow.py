@@ -264,7 +264,12 @@ class Workflow(Construct):
                                              partition=DataAwsPartition(self, "partition").partition),
                                   sort_keys=True),
             logging_configuration=SfnStateMachineLoggingConfiguration(
-                log_destination=f"{self.log_group.arn}:*", include_execution_data=True, level="ALL"),
+                log_destination=f"{self.log_group.arn}:*", level="ALL",
+                # Execution data is each state's input and output: the clients' job payloads.
+                # Staging and prod log the transitions and errors without it, so their logs
+                # hold no client data (AWS Step Functions "Logging using CloudWatch Logs":
+                # includeExecutionData logs input, output and parameters).
+                include_execution_data=not settings.is_production_like),
             tracing_configuration=SfnStateMachineTracingConfiguration(enabled=settings.xray_tracing),
             depends_on=[policy],
         )

@@ -181,7 +181,8 @@ def test_workflow_shape(synth, workspace):
     machine, definition = state_machine(synth, workspace)
     assert machine["type"] == "STANDARD"
     assert machine["logging_configuration"]["level"] == "ALL"
-    assert machine["logging_configuration"]["include_execution_data"] is True
+    # Payloads (execution data) are logged where there is no client data: dev and local
+    assert machine["logging_configuration"]["include_execution_data"] is (workspace in ("dev", "local"))
     assert machine["tracing_configuration"]["enabled"] is True
     states = definition["States"]
     assert definition["StartAt"] == "ValidateInput"
