@@ -55,7 +55,8 @@ def _add_answer(operation: dict[str, Any], answer: GatewayAnswer) -> None:
     responses = operation.setdefault("responses", {})
     status = str(answer.status)
     if status not in responses:
-        responses[status] = {"description": f"{text} (API gateway)", "content": {"application/json": {"schema": schema}}}
+        responses[status] = {"description": f"{text} (API gateway)",
+                             "content": {"application/json": {"schema": schema}}}
     else:
         response = responses[status]
         response["description"] += f"; or {text} (API gateway)"

@@ -37,12 +37,13 @@ def test_the_rule_reports_eventbridge_bound_by_a_source_account(synth):
     key["policy"] = json.dumps(document)
     assert service_rules.dead_letter_key_problems(stacks) == [
         "prod-security: the key policy lets events.amazonaws.com use the key only under aws:sourceaccount, which "
-        "EventBridge's deliveries do not carry; the encrypted dead-letter queues serverless-app-prod-execution-ended-dlq, "
-        "serverless-app-prod-schedule-dlq never receive an event"]
+        "EventBridge's deliveries do not carry; the encrypted dead-letter queues "
+        "serverless-app-prod-execution-ended-dlq, serverless-app-prod-schedule-dlq never receive an event"]
 
 
 def test_interface_endpoints_are_the_services_the_handlers_call(synth):
-    assert CALLED_PREFIXES - service_rules.GATEWAY_SERVICES == {"sns", "states", "lambda", "codedeploy"}
+    called = CALLED_PREFIXES - service_rules.GATEWAY_SERVICES
+    assert called == {"sns", "states", "lambda", "codedeploy"}
     assert service_rules.interface_endpoint_problems(all_stacks(synth), CALLED_PREFIXES) == []
 
 

@@ -635,6 +635,23 @@ MANAGED_RULE_REFUSALS: dict[str, dict[str, int]] = {
 }
 
 
+def _managed_refusal_problems(rule: Mapping[str, Any], known: Mapping[str, int], refusals: list[str],
+                              published: set[str]) -> list[str]:
+    """What the blocking rules of one managed group refuse, against the document."""
+    group = rule["statement"]["managed_rule_group_statement"]["name"]
+    problems = []
+    for name, refusal in sorted(known.items()):
+        if _managed_override(rule, group, name) != "block":
+            continue
+        if refusal == BODY_TEXT:
+            problems.append(f"web ACL rule {rule['name']}: {name} blocks text the contract accepts in request "
+                            "bodies (an item description with markup, ../ or a URL); override it to count")
+        elif refusals[refusal] not in published:
+            problems.append(f"web ACL rule {rule['name']}: {name} refuses {refusals[refusal]!r}, which the "
+                            "document's x-waf-refusals does not list")
+    return problems
+
+
 def waf_refusal_problems(stack: Stack, openapi: Mapping[str, Any], refusals: list[str]) -> list[str]:
     """What the web ACL refuses is what the contract says it refuses: no managed rule blocks
     ordinary text in a body the contract accepts (it must count), every request feature a
@@ -659,17 +676,8 @@ def waf_refusal_problems(stack: Stack, openapi: Mapping[str, Any], refusals: lis
             problems.append(f"web ACL rule {rule['name']}: managed group {group} refuses requests the contract "
                             "cannot name (no entry in MANAGED_RULE_REFUSALS)")
             continue
-        if "count" in (rule.get("override_action") or {}):
-            continue
-        for name, refusal in sorted(known.items()):
-            if _managed_override(rule, group, name) != "block":
-                continue
-            if refusal == BODY_TEXT:
-                problems.append(f"web ACL rule {rule['name']}: {name} blocks text the contract accepts in request "
-                                "bodies (an item description with markup, ../ or a URL); override it to count")
-            elif refusals[refusal] not in published:
-                problems.append(f"web ACL rule {rule['name']}: {name} refuses {refusals[refusal]!r}, which the "
-                                "document's x-waf-refusals does not list")
+        if "count" not in (rule.get("override_action") or {}):
+            problems += _managed_refusal_problems(rule, known, refusals, published)
     filtered = _gateway_responses(stack).get("WAF_FILTERED")
     error = _template_error(filtered) if filtered else None
     if error is None or error.get("code") != "request_refused":

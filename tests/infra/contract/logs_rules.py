@@ -48,7 +48,8 @@ def client_data_in_logs(stacks: Stacks) -> list[str]:
                 problems.append(f"{name}: aws_api_gateway_method_settings.{logical} traces full requests and "
                                 "responses into the execution log")
         for logical, logging in _resources(stack, "aws_wafv2_web_acl_logging_configuration"):
-            redacted = {f.get("single_header", {}).get("name", "").lower() for f in logging.get("redacted_fields") or []}
+            fields = logging.get("redacted_fields") or []
+            redacted = {f.get("single_header", {}).get("name", "").lower() for f in fields}
             for header in sorted({"x-api-key", "authorization"} - redacted):
                 problems.append(f"{name}: aws_wafv2_web_acl_logging_configuration.{logical} logs the {header} header")
     return problems
