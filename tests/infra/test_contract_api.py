@@ -37,6 +37,13 @@ def capacity(workspace):
     return sizing.expected_duration_ms, SETTINGS[workspace].app.assumed_unreserved_concurrency
 
 
+def without_gateway_response(stack, response_type):
+    """The stack with one gateway response type removed (the gateway's own answer again)."""
+    responses = stack["resource"]["aws_api_gateway_gateway_response"]
+    del responses[next(k for k, v in responses.items() if v["response_type"] == response_type)]
+    return stack
+
+
 def only(stack, rtype, suffix):
     [found] = [cfg for path, cfg in rules.resources(stack, rtype).items() if path.endswith(suffix)]
     return found
@@ -218,10 +225,7 @@ def test_a_lambda_throttle_reaches_the_client_as_the_contract_says(synth, worksp
 
 
 def test_lambda_throttle_rule_reports_the_bare_500(synth):
-    stack = app(synth, "dev")
-    responses = stack["resource"]["aws_api_gateway_gateway_response"]
-    for logical in [k for k, v in responses.items() if v["response_type"] == "API_CONFIGURATION_ERROR"]:
-        del responses[logical]
+    stack = without_gateway_response(app(synth, "dev"), "API_CONFIGURATION_ERROR")
     assert rules.lambda_throttle_answer_problems(stack, OPENAPI) == [
         "gateway responses: no API_CONFIGURATION_ERROR response; a throttled invocation reaches the client as a "
         "bare 500 without the error shape or Retry-After"]
@@ -252,9 +256,7 @@ def test_every_gateway_answer_is_in_the_error_shape_and_the_contract(synth, work
 
 
 def test_gateway_answer_rule_reports_an_undocumented_answer_and_a_bare_one(synth):
-    stack = app(synth, "prod")
-    responses = stack["resource"]["aws_api_gateway_gateway_response"]
-    del responses[next(k for k, v in responses.items() if v["response_type"] == "WAF_FILTERED")]
+    stack = without_gateway_response(app(synth, "prod"), "WAF_FILTERED")
     previous = copy.deepcopy(OPENAPI)
     del previous["paths"]["/items"]["get"]["responses"]["504"]
     assert rules.gateway_answer_problems(stack, previous) == [
@@ -320,8 +322,7 @@ def test_waf_rule_reports_body_rules_that_block_item_text(synth):
     # And a refusal the document does not list, answered without the error shape
     undocumented = copy.deepcopy(OPENAPI)
     undocumented["x-waf-refusals"].remove(WAF_REFUSALS[0])
-    responses = stack["resource"]["aws_api_gateway_gateway_response"]
-    del responses[next(k for k, v in responses.items() if v["response_type"] == "WAF_FILTERED")]
+    without_gateway_response(stack, "WAF_FILTERED")
     problems = rules.waf_refusal_problems(stack, undocumented, list(WAF_REFUSALS))
     assert f"web ACL rule AWSManagedRulesCommonRuleSet: NoUserAgent_HEADER refuses {WAF_REFUSALS[0]!r}, which the " \
            "document's x-waf-refusals does not list" in problems

@@ -1,30 +1,16 @@
 """What logs and archives hold, and whether the archive can be read
-(tests/infra/contract/logs_rules.py): each rule holds on the real synth of every workspace
-(both API kinds) and names the problem on a deliberately broken copy."""
+(tests/infra/contract/logs_rules.py): each rule names the problem on a deliberately broken
+copy (tests/infra/test_contract_stacks.py runs it on the real synth of every workspace)."""
 
 from __future__ import annotations
 
-import copy
-
-import pytest
-
 from tests.infra.contract import logs_rules
-from tests.infra.contract.logs_rules import RULES
-
-
-def all_stacks(synth):
-    return {name: copy.deepcopy(synth.stack(name)) for name in synth.stack_names()}
-
-
-@pytest.mark.parametrize("kind", ["synth", "synth_http"])
-@pytest.mark.parametrize("rule", RULES, ids=lambda rule: rule.__name__)
-def test_logs_hold_no_client_data_and_archives_are_readable(request, kind, rule):
-    assert rule(all_stacks(request.getfixturevalue(kind))) == []
+from tests.infra.synthesized import copied_stacks
 
 
 def test_the_rule_reports_payloads_and_credentials_in_prod_logs(synth):
     # Given prod as it was: the workflow logging execution data; and WAF logs keeping the API key
-    stacks = all_stacks(synth)
+    stacks = copied_stacks(synth)
     [(machine_id, machine)] = stacks["prod-app"]["resource"]["aws_sfn_state_machine"].items()
     machine["logging_configuration"]["include_execution_data"] = True
     [(waf_id, waf)] = stacks["prod-app"]["resource"]["aws_wafv2_web_acl_logging_configuration"].items()
@@ -43,7 +29,7 @@ def test_the_rule_reports_payloads_and_credentials_in_prod_logs(synth):
 
 def test_the_rule_reports_an_archive_of_compressed_envelopes(synth):
     # Given the access-log archive as it was: no processing, only the stream's own GZIP
-    stacks = all_stacks(synth)
+    stacks = copied_stacks(synth)
     [(logical, stream)] = stacks["prod-app"]["resource"]["aws_kinesis_firehose_delivery_stream"].items()
     del stream["extended_s3_configuration"]["processing_configuration"]
     assert logs_rules.unreadable_log_archives(stacks) == [

@@ -1,29 +1,15 @@
-"""Portability (tests/infra/contract/portability_rules.py): each rule holds on the real synth
-of every workspace (both API kinds) and names the problem on a deliberately broken copy."""
+"""Portability (tests/infra/contract/portability_rules.py): each rule names the problem on a
+deliberately broken copy (tests/infra/test_contract_stacks.py runs it on the real synth)."""
 
 from __future__ import annotations
 
-import copy
-
-import pytest
-
 from tests.infra.contract import portability_rules
-from tests.infra.contract.portability_rules import RULES
-
-
-def all_stacks(synth):
-    return {name: copy.deepcopy(synth.stack(name)) for name in synth.stack_names()}
-
-
-@pytest.mark.parametrize("kind", ["synth", "synth_http"])
-@pytest.mark.parametrize("rule", RULES, ids=lambda rule: rule.__name__)
-def test_the_stacks_deploy_in_any_region_and_partition(request, kind, rule):
-    assert rule(all_stacks(request.getfixturevalue(kind))) == []
+from tests.infra.synthesized import copied_stacks
 
 
 def test_the_rule_reports_subnets_in_literal_zone_letters(synth):
     # Given prod's subnets as they were: us-west-2a, b, c
-    stacks = all_stacks(synth)
+    stacks = copied_stacks(synth)
     subnets = stacks["prod-network"]["resource"]["aws_subnet"]
     for logical, subnet in subnets.items():
         subnet["availability_zone"] = "us-west-2" + "abc"[int(logical.split("_")[2])]
@@ -34,7 +20,7 @@ def test_the_rule_reports_subnets_in_literal_zone_letters(synth):
 
 
 def test_the_rule_reports_a_zone_lookup_without_the_count_check(synth):
-    stacks = all_stacks(synth)
+    stacks = copied_stacks(synth)
     [(lookup, zones)] = stacks["prod-network"]["data"]["aws_availability_zones"].items()
     del zones["lifecycle"]
     assert portability_rules.subnets_in_literal_zones(stacks) == [
@@ -44,7 +30,7 @@ def test_the_rule_reports_a_zone_lookup_without_the_count_check(synth):
 
 def test_the_rule_reports_a_literal_partition(synth):
     # Given the dead-letter queue policy as it was: the schedule rule's ARN spelled arn:aws:
-    stacks = all_stacks(synth)
+    stacks = copied_stacks(synth)
     policy = next(p for p in stacks["dev-data"]["resource"]["aws_sqs_queue_policy"].values()
                   if "ScheduleDeadLetters" in p["policy"])
     policy["policy"] = policy["policy"].replace("arn:${data.aws_partition.", "arn:aws:${data.aws_partition.", 1)

@@ -4,7 +4,6 @@ on a deliberately broken copy."""
 
 from __future__ import annotations
 
-import copy
 import json
 
 import pytest
@@ -12,23 +11,20 @@ import pytest
 from modules.catalog import FUNCTIONS
 from tests.infra.contract import service_rules
 from tests.infra.handler_scan import handler_actions
+from tests.infra.synthesized import copied_stacks
 
 # Every IAM prefix the handlers' own code calls (all functions run in the VPC where there is one).
 CALLED_PREFIXES = {action.split(":", 1)[0] for spec in FUNCTIONS for action in handler_actions(spec.handler)}
 
 
-def all_stacks(synth):
-    return {name: copy.deepcopy(synth.stack(name)) for name in synth.stack_names()}
-
-
 @pytest.mark.parametrize("kind", ["synth", "synth_http"])
 def test_eventbridge_can_write_to_the_encrypted_dead_letter_queues(request, kind):
-    assert service_rules.dead_letter_key_problems(all_stacks(request.getfixturevalue(kind))) == []
+    assert service_rules.dead_letter_key_problems(copied_stacks(request.getfixturevalue(kind))) == []
 
 
 def test_the_rule_reports_eventbridge_bound_by_a_source_account(synth):
     # Given the key policy as it was: EventBridge among the services bound by aws:SourceAccount
-    stacks = all_stacks(synth)
+    stacks = copied_stacks(synth)
     [key] = stacks["prod-security"]["resource"]["aws_kms_key"].values()
     document = json.loads(key["policy"])
     document["Statement"] = [s for s in document["Statement"] if s["Sid"] != "EventBridgeDeadLetterQueues"]
@@ -44,12 +40,12 @@ def test_the_rule_reports_eventbridge_bound_by_a_source_account(synth):
 def test_interface_endpoints_are_the_services_the_handlers_call(synth):
     called = CALLED_PREFIXES - service_rules.GATEWAY_SERVICES
     assert called == {"sns", "states", "lambda", "codedeploy"}
-    assert service_rules.interface_endpoint_problems(all_stacks(synth), CALLED_PREFIXES) == []
+    assert service_rules.interface_endpoint_problems(copied_stacks(synth), CALLED_PREFIXES) == []
 
 
 def test_the_rule_reports_endpoints_nothing_calls_through(synth):
     # Given prod's endpoints as they were: logs, KMS, SQS and X-Ray, which the Lambda service calls
-    stacks = all_stacks(synth)
+    stacks = copied_stacks(synth)
     endpoints = stacks["prod-network"]["resource"]["aws_vpc_endpoint"]
     template = next(e for e in endpoints.values() if e["service_name"].endswith(".sns"))
     for service in ("xray", "logs", "sqs", "kms"):
