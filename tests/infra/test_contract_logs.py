@@ -17,11 +17,16 @@ def test_the_rule_reports_payloads_and_credentials_in_prod_logs(synth):
     waf["redacted_fields"] = waf["redacted_fields"][1:]
     [settings] = stacks["staging-app"]["resource"]["aws_api_gateway_method_settings"].values()
     settings["settings"]["data_trace_enabled"] = True
+    [(api_id, api)] = [(k, f) for k, f in stacks["prod-app"]["resource"]["aws_lambda_function"].items()
+                       if f["function_name"].endswith("-api")]
+    del api["environment"]["variables"]["POWERTOOLS_TRACER_CAPTURE_RESPONSE"]
     problems = logs_rules.client_data_in_logs(stacks)
+    assert f"prod-app: aws_lambda_function.{api_id} records its handler's return value in X-Ray traces " \
+           "(POWERTOOLS_TRACER_CAPTURE_RESPONSE)" in problems
     assert f"prod-app: aws_sfn_state_machine.{machine_id} logs execution data (the jobs' payloads)" in problems
     assert f"prod-app: aws_wafv2_web_acl_logging_configuration.{waf_id} logs the x-api-key header" in problems
     assert any(p.startswith("staging-app: aws_api_gateway_method_settings.") for p in problems)
-    assert len(problems) == 3
+    assert len(problems) == 4
     # dev keeps execution data: no client data there
     [dev_machine] = stacks["dev-app"]["resource"]["aws_sfn_state_machine"].values()
     assert dev_machine["logging_configuration"]["include_execution_data"] is True

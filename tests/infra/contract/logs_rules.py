@@ -36,8 +36,10 @@ def client_data_in_logs(stacks: Stacks) -> list[str]:
     (each state's input and output is the job's payload; AWS Step Functions "Logging using
     CloudWatch Logs": includeExecutionData), the REST stage traces no request or response
     data (API Gateway "Set up CloudWatch logging for REST APIs": data tracing logs full
-    requests and responses and "is not recommended for production APIs"), and WAF logs
-    redact the headers that carry credentials."""
+    requests and responses and "is not recommended for production APIs"), traced functions do
+    not record their handlers' return values in X-Ray (Powertools for AWS Lambda, Tracer:
+    POWERTOOLS_TRACER_CAPTURE_RESPONSE, "useful when returning sensitive information"), and
+    WAF logs redact the headers that carry credentials."""
     problems = []
     for name, stack in _client_data_stacks(stacks):
         for logical, machine in _resources(stack, "aws_sfn_state_machine"):
@@ -47,6 +49,12 @@ def client_data_in_logs(stacks: Stacks) -> list[str]:
             if (settings.get("settings") or {}).get("data_trace_enabled"):
                 problems.append(f"{name}: aws_api_gateway_method_settings.{logical} traces full requests and "
                                 "responses into the execution log")
+        for logical, function in _resources(stack, "aws_lambda_function"):
+            variables = (function.get("environment") or {}).get("variables") or {}
+            traced = (function.get("tracing_config") or {}).get("mode") == "Active"
+            if traced and str(variables.get("POWERTOOLS_TRACER_CAPTURE_RESPONSE", "true")).lower() != "false":
+                problems.append(f"{name}: aws_lambda_function.{logical} records its handler's return value in X-Ray "
+                                "traces (POWERTOOLS_TRACER_CAPTURE_RESPONSE)")
         for logical, logging in _resources(stack, "aws_wafv2_web_acl_logging_configuration"):
             fields = logging.get("redacted_fields") or []
             redacted = {f.get("single_header", {}).get("name", "").lower() for f in fields}
