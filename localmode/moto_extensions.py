@@ -7,7 +7,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from moto.awslambda.models import EventSourceMapping, LambdaFunction
+from moto.awslambda.models import EventSourceMapping, LambdaFunction, LambdaStorage
 from moto.stepfunctions.responses import StepFunctionResponse
 
 
@@ -94,10 +94,40 @@ def _mapping_reports_the_alias() -> Callable[[], None]:
     return undo
 
 
+def _versions_never_reused() -> Callable[[], None]:
+    # AWS numbers a function's versions upwards and never reuses a number, deleted versions
+    # included; moto numbers a new version len(versions) + 1, so once `make rollout` deletes
+    # old versions (devtools/rollout.py, prune) it would publish a number again.
+    original_publish = LambdaStorage.publish_version
+
+    def publish_version(self: LambdaStorage, name_or_arn: str, description: str = "") -> LambdaFunction | None:
+        name = self.get_function_by_name_or_arn_forbid_qualifier(name_or_arn).function_name
+        versions = self._functions.get(name, {}).get("versions", [])
+        before = {id(v) for v in versions}
+        highest = self.__dict__.setdefault("_highest_versions", {})
+        floor = max([highest.get(name, 0), *(int(v.version) for v in versions)])
+        published = original_publish(self, name_or_arn, description)
+        if published is not None and id(published) not in before and int(published.version) <= floor:
+            self._arns.pop(published.function_arn, None)
+            published.set_version(floor + 1)
+            self._arns[published.function_arn] = published
+        if published is not None:
+            highest[name] = max(floor, int(published.version))
+        return published
+
+    LambdaStorage.publish_version = publish_version  # type: ignore[method-assign]
+
+    def undo() -> None:
+        LambdaStorage.publish_version = original_publish  # type: ignore[method-assign]
+
+    return undo
+
+
 def install() -> Callable[[], None]:
     """Add the missing operations and kept settings; return the undo function."""
     undo_function_settings = _keep_function_settings()
     undo_mapping = _mapping_reports_the_alias()
+    undo_versions = _versions_never_reused()
     added = []
     for (cls, name), function in _EXTENSIONS.items():
         if not hasattr(cls, name):
@@ -105,6 +135,7 @@ def install() -> Callable[[], None]:
             added.append((cls, name))
 
     def undo() -> None:
+        undo_versions()
         undo_mapping()
         undo_function_settings()
         for cls, name in added:
