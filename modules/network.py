@@ -122,9 +122,13 @@ class NetworkLayer(Construct):
         return [Fn.element(available.names, index) for index in range(az_count)]
 
     def _subnet(self, tier: str, index: int, cidr: str, zones: list[str]) -> Subnet:
+        # The zone list chooses a subnet's zone when the subnet is created; afterwards a change
+        # in the list (a zone AWS adds or that becomes unavailable) must not move it, which
+        # would replace the subnet and everything in it.
         return Subnet(self, f"{tier}_{index}", vpc_id=self.vpc.id, cidr_block=cidr,
                       availability_zone=zones[index], map_public_ip_on_launch=False,
-                      tags={"Name": self._settings.name(f"{tier}-{index}"), "Tier": tier})
+                      tags={"Name": self._settings.name(f"{tier}-{index}"), "Tier": tier},
+                      lifecycle=TerraformResourceLifecycle(ignore_changes=["availability_zone"]))
 
     def _build_public_routing(self) -> None:
         igw = InternetGateway(self, "igw", vpc_id=self.vpc.id, tags={"Name": self._settings.name("igw")})

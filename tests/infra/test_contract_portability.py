@@ -13,10 +13,21 @@ def test_the_rule_reports_subnets_in_literal_zone_letters(synth):
     subnets = stacks["prod-network"]["resource"]["aws_subnet"]
     for logical, subnet in subnets.items():
         subnet["availability_zone"] = "us-west-2" + "abc"[int(logical.split("_")[2])]
+        del subnet["lifecycle"]
     problems = portability_rules.subnets_in_literal_zones(stacks)
     assert len(problems) == 6 and problems[0].startswith("prod-network: aws_subnet.")
     assert problems[0].endswith("is placed in 'us-west-2a', not in a zone of the region's aws_availability_zones "
                                 "lookup")
+
+
+def test_the_rule_reports_a_subnet_that_follows_the_zone_list(synth):
+    stacks = copied_stacks(synth)
+    [(logical, subnet)] = [(k, s) for k, s in stacks["dev-network"]["resource"]["aws_subnet"].items()
+                           if "private_1" in k]
+    del subnet["lifecycle"]
+    assert portability_rules.subnets_in_literal_zones(stacks) == [
+        f"dev-network: aws_subnet.{logical} follows the zone list after creation; a zone AWS adds or withdraws would "
+        "replace it (ignore_changes availability_zone)"]
 
 
 def test_the_rule_reports_a_zone_lookup_without_the_count_check(synth):

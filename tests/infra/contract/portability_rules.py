@@ -38,9 +38,10 @@ def _strings(value: Any) -> Iterator[str]:
 def subnets_in_literal_zones(stacks: Stacks) -> list[str]:
     """Every subnet is placed in a zone the account's region lists (an aws_availability_zones
     lookup), and the lookup fails the plan when the region offers fewer zones than the
-    subnets use. AWS "Regions and Zones": a region has at least three zones for new regions
-    but some have two, zone names are mapped to physical zones per account, and an account
-    may not have every letter; CreateSubnet in a zone the account lacks fails mid-apply."""
+    subnets use; once created, a subnet keeps its zone whatever the list says later. AWS
+    "Regions and Zones": a region has at least three zones for new regions but some have two,
+    zone names are mapped to physical zones per account, and an account may not have every
+    letter; CreateSubnet in a zone the account lacks fails mid-apply."""
     problems = []
     for stack_name, stack in sorted(stacks.items()):
         lookups = stack.get("data", {}).get("aws_availability_zones", {})
@@ -53,6 +54,9 @@ def subnets_in_literal_zones(stacks: Stacks) -> list[str]:
                                 "zone of the region's aws_availability_zones lookup")
                 continue
             needed[match.group(1)] = max(needed.get(match.group(1), 0), int(match.group(3)) + 1)
+            if "availability_zone" not in ((subnet.get("lifecycle") or {}).get("ignore_changes") or []):
+                problems.append(f"{stack_name}: aws_subnet.{logical} follows the zone list after creation; a zone "
+                                "AWS adds or withdraws would replace it (ignore_changes availability_zone)")
         for lookup, count in sorted(needed.items()):
             conditions = [c["condition"] for c in (lookups[lookup].get("lifecycle") or {}).get("postcondition") or []]
             bounds = [int(m.group(2)) for c in conditions for m in [_ZONE_COUNT.search(str(c))] if m]
