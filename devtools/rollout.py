@@ -94,10 +94,15 @@ def appspec(rollout: FunctionRollout, hook_name: str) -> str:
     }, sort_keys=True)
 
 
-def _newest_version(lambda_client: Any, function_name: str) -> str:
+def _versions(lambda_client: Any, function_name: str) -> list[int]:
     versions: list[int] = []
     for page in lambda_client.get_paginator("list_versions_by_function").paginate(FunctionName=function_name):
         versions += [int(v["Version"]) for v in page["Versions"] if v["Version"].isdigit()]
+    return sorted(versions)
+
+
+def _newest_version(lambda_client: Any, function_name: str) -> str:
+    versions = _versions(lambda_client, function_name)
     if not versions:
         raise RolloutError(f"{function_name} has no published version: apply the app layer first")
     return str(max(versions))
@@ -199,6 +204,57 @@ def wait(codedeploy: Any, lambda_client: Any, rollouts: list[FunctionRollout], t
             time.sleep(poll_seconds)
 
 
+def _aliased(lambda_client: Any, function_name: str) -> set[int]:
+    """Versions an alias points at or routes a share of traffic to."""
+    found: set[int] = set()
+    for alias in lambda_client.list_aliases(FunctionName=function_name).get("Aliases", []):
+        weights = (alias.get("RoutingConfig") or {}).get("AdditionalVersionWeights") or {}
+        found |= {int(v) for v in [alias["FunctionVersion"], *weights] if str(v).isdigit()}
+    return found
+
+
+def pruned(functions: tuple[FunctionSpec, ...] = FUNCTIONS) -> list[FunctionSpec]:
+    """The functions whose old versions every rollout deletes: all it rolls out (the hook's
+    alias follows Terraform's newest version and publishes no SnapStart snapshot)."""
+    return rolled_out(functions)
+
+
+def prune(lambda_client: Any, rollout: FunctionRollout, log: Callable[[str], None]) -> list[int]:
+    """Delete the published versions older than the oldest one a rollback can need; returns them.
+
+    Kept: every version an alias points or routes at (`live`, and its previous version while
+    CodeDeploy shifts), the version `live` pointed at before this rollout (CodeDeploy's
+    rollback target, and `make rollback`'s) and the newest one. Older versions serve nothing;
+    with SnapStart each still costs snapshot caching and restoration charges for as long as it
+    exists (AWS Lambda developer guide, "Improving startup performance with Lambda
+    SnapStart", pricing: "you can delete unused function versions"), and every version
+    counts against the region's code storage quota ("Lambda quotas", 75 GB). A version that
+    cannot be deleted is reported and left; the rollout's outcome does not change."""
+    name = rollout.function_name
+    try:
+        keep = _aliased(lambda_client, name) | {int(rollout.live_version), int(rollout.newest_version)}
+        stale = [v for v in _versions(lambda_client, name) if v < min(keep)]
+    except (ClientError, BotoCoreError) as err:
+        log(f"  {rollout.spec.name}: old versions not pruned ({err})")
+        return []
+    deleted = []
+    for version in stale:
+        try:
+            lambda_client.delete_function(FunctionName=name, Qualifier=str(version))
+            deleted.append(version)
+        except (ClientError, BotoCoreError) as err:
+            log(f"  {rollout.spec.name}: version {version} not deleted ({err})")
+    if deleted:
+        kept = ", ".join(str(v) for v in sorted(keep))
+        log(f"  {rollout.spec.name}: deleted versions {', '.join(map(str, deleted))} (kept {kept})")
+    return deleted
+
+
+def _prunable(rollouts: list[FunctionRollout], functions: tuple[FunctionSpec, ...]) -> list[FunctionRollout]:
+    names = {spec.name for spec in pruned(functions)}
+    return [r for r in rollouts if r.spec.name in names]
+
+
 def summary(workspace: str, rollouts: list[FunctionRollout]) -> tuple[str, int]:
     """One line, and the exit code."""
     shifted = [r for r in rollouts if r.status == "Succeeded"]
@@ -228,10 +284,15 @@ def rollout(settings: WorkspaceSettings, log: Callable[[str], None], poll_second
     rollouts = inspect(settings, lambda_client, functions)
     start(settings, codedeploy, rollouts, functions, log)
     if not any(r.deployment_id for r in rollouts):
+        for rollout_ in _prunable(rollouts, functions):
+            prune(lambda_client, rollout_, log)
         log(f"rollout {settings.workspace}: nothing to roll out, every {LIVE_ALIAS} alias is on its newest version")
         return EXIT_OK
     poll = poll_seconds if poll_seconds is not None else (0.5 if settings.emulator_endpoint else 10.0)
     wait(codedeploy, lambda_client, rollouts, timeout_seconds or timeout_for(settings), poll, log)
+    # Only once every deployment has ended: while one shifts, both its versions are live.
+    for rollout_ in _prunable(rollouts, functions):
+        prune(lambda_client, rollout_, log)
     line, code = summary(settings.workspace, rollouts)
     log(line)
     return code

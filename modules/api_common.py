@@ -94,11 +94,12 @@ def request_parameters(method: str, path: str) -> dict[str, bool]:
     return parameters
 
 
-def route_throttle(settings: WorkspaceSettings) -> tuple[float, int]:
-    """Rate and burst of each route: the API's throttle split evenly over its routes, since
-    API Gateway gives every method (route) of a stage its own token bucket (AWS "Throttle
-    requests to your REST APIs": per-stage limits are applied at the method level)."""
-    routes = len(ROUTES)
+def route_throttle(settings: WorkspaceSettings, extra_routes: int = 0) -> tuple[float, int]:
+    """Rate and burst of each route: the API's throttle split evenly over its routes (the
+    contract's, plus `extra_routes` such as an HTTP API's `$default`), since API Gateway gives
+    every method (route) of a stage its own token bucket (AWS "Throttle requests to your REST
+    APIs": per-stage limits are applied at the method level)."""
+    routes = len(ROUTES) + extra_routes
     return settings.api.throttle_rate_limit / routes, max(1, settings.api.throttle_burst_limit // routes)
 
 

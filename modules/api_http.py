@@ -15,7 +15,9 @@ Settings that do not apply to this kind, by decision (they are REST-only in AWS)
   API counterpart.
 - gateway responses: an HTTP API answers a failed or throttled invocation of the function
   with its own 500 `{"message": "Internal Server Error"}`, which cannot be customized; the
-  throttle is sized to the function's concurrency so that it does not happen.
+  throttle is sized to the function's concurrency so that it does not happen. The HTTP kind's
+  OpenAPI document (`python -m handlers.api.openapi --kind http`) publishes these answers and
+  SigV4 authentication: it is the contract of this kind.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from cdktf_cdktf_provider_aws.apigatewayv2_stage import (
 )
 from constructs import Construct
 
+from handlers.api.gateway_answers import EXPOSED_HEADERS, SIGV4_HEADERS
 from modules.api_common import (
     HTTP_ACCESS_LOG_FIELDS,
     PUBLIC_ROUTES,
@@ -48,6 +51,9 @@ from modules.api_common import (
     route_throttle,
 )
 
+# The route API Gateway uses when no other route matches ("Working with routes for HTTP APIs").
+DEFAULT_ROUTE_KEY = "$default"
+
 
 class HttpApi(Construct):
     """The HTTP API in front of the api function's `live` alias."""
@@ -56,11 +62,16 @@ class HttpApi(Construct):
         super().__init__(scope, id_)
         settings = inputs.settings
         origins = list(settings.app.allowed_origins) or ["*"]
+        # With CORS configured, API Gateway answers preflights itself and replaces the CORS
+        # headers of the function's responses with these (AWS "Configuring CORS for an HTTP
+        # API"): the headers a SigV4-signed request carries must be allowed, and the headers
+        # the function sets for clients must be exposed here.
         self.api = Apigatewayv2Api(
             self, "http_api", name=settings.name("api"), protocol_type="HTTP",
             cors_configuration=Apigatewayv2ApiCorsConfiguration(
                 allow_origins=origins, allow_methods=sorted({m for m, _ in ROUTES} | {"OPTIONS"}),
-                allow_headers=["content-type", "idempotency-key", "authorization"], max_age=3600))
+                allow_headers=["content-type", "idempotency-key", "authorization", *SIGV4_HEADERS],
+                expose_headers=list(EXPOSED_HEADERS), max_age=3600))
         integration = Apigatewayv2Integration(
             self, "integration", api_id=self.api.id, integration_type="AWS_PROXY",
             integration_uri=inputs.api_function.alias.invoke_arn, integration_method="POST",
@@ -71,6 +82,10 @@ class HttpApi(Construct):
             Apigatewayv2Route(self, f"route_{id_}", api_id=self.api.id, route_key=f"{method} {path}",
                               target=f"integrations/{integration.id}",
                               authorization_type="NONE" if (method, path) in PUBLIC_ROUTES else "AWS_IAM")
+        # Any other method and path reaches the function too (signed), which answers 404 or 405
+        # in the product's error shape instead of the gateway's {"message": "Not Found"}.
+        Apigatewayv2Route(self, "route_default", api_id=self.api.id, route_key=DEFAULT_ROUTE_KEY,
+                          target=f"integrations/{integration.id}", authorization_type="AWS_IAM")
         log_group = build_access_logs(self, inputs)
         self.stage = Apigatewayv2Stage(
             self, "stage", api_id=self.api.id, name="$default", auto_deploy=True,
@@ -78,8 +93,8 @@ class HttpApi(Construct):
                 destination_arn=log_group.arn, format=access_log_format(HTTP_ACCESS_LOG_FIELDS)),
             # Each route has its own bucket: the API's throttle is split over them.
             default_route_settings=Apigatewayv2StageDefaultRouteSettings(
-                throttling_burst_limit=route_throttle(settings)[1],
-                throttling_rate_limit=route_throttle(settings)[0],
+                throttling_burst_limit=route_throttle(settings, extra_routes=1)[1],
+                throttling_rate_limit=route_throttle(settings, extra_routes=1)[0],
                 detailed_metrics_enabled=True))
         self.outputs = ApiOutputs(api_id=self.api.id, url=self.stage.invoke_url,
                                   metric_dimensions={"ApiId": self.api.id, "Stage": "$default"},

@@ -81,22 +81,30 @@ GATEWAY_ERRORS: dict[str, tuple[str | None, str, str]] = {
     "BAD_REQUEST_BODY": ("422", "validation_error", "the request body does not match this route's schema"),
     "MISSING_AUTHENTICATION_TOKEN": ("404", "not_found", "no route matches this method and path"),
     "INVALID_API_KEY": ("403", "forbidden", "a valid x-api-key header is required"),
-    "API_CONFIGURATION_ERROR": (None, "gateway_error", "the API gateway could not process the request"),
     "THROTTLED": ("429", "throttled", "too many requests; retry after the Retry-After delay"),
     "QUOTA_EXCEEDED": ("429", "quota_exceeded", "the usage plan quota is used up"),
     "REQUEST_TOO_LARGE": ("413", "payload_too_large", "the request is larger than the API accepts"),
-    # A failed invocation of the function, a Lambda throttle (429 from Invoke) included:
-    # answered as the contract answers an unavailable dependency. The status is static per
-    # response type, so every integration failure gets it (AWS "Gateway responses").
+    # A managed rule of the web ACL blocked the request (custom WAF responses take precedence
+    # where a rule has one); what it refuses is the document's x-waf-refusals.
+    "WAF_FILTERED": ("403", "request_refused", "the request was refused by the API's web application firewall"),
+    # The Lambda API rejected the invocation (a throttle: 429 from Invoke). AWS: "If the
+    # Lambda API rejects the invocation request, API Gateway returns a 500 error code" (Lambda
+    # developer guide, "Handling Lambda errors with an API Gateway API"), an execution failure
+    # of the integration's configuration, not INTEGRATION_FAILURE (504 class). The status
+    # stays 500 (DEFAULT_5XX, the fallback, cannot be overridden without changing every
+    # other 5xx), and the contract says 500 service_unavailable with Retry-After.
+    "API_CONFIGURATION_ERROR": (None, "service_unavailable",
+                                "the function could not be invoked; retry after the Retry-After delay"),
     "INTEGRATION_FAILURE": ("503", "service_unavailable",
                             "the service is temporarily unavailable; retry after the Retry-After delay"),
+    "INTEGRATION_TIMEOUT": (None, "gateway_timeout", "the function did not answer in time"),
 }
 # Extra headers of some gateway responses (static values), and the CORS header that lets
 # browsers read them.
 RETRY_AFTER_SECONDS = 1
 GATEWAY_ERROR_HEADERS: dict[str, dict[str, str]] = {
     response_type: {"Retry-After": f"'{RETRY_AFTER_SECONDS}'", "Access-Control-Expose-Headers": "'Retry-After'"}
-    for response_type in ("THROTTLED", "INTEGRATION_FAILURE")
+    for response_type in ("THROTTLED", "API_CONFIGURATION_ERROR", "INTEGRATION_FAILURE")
 }
 
 

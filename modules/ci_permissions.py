@@ -269,6 +269,8 @@ TYPE_NEEDS: dict[str, TypeNeeds] = {
     "aws_iam_roles": TypeNeeds(((("iam:ListRoles",), "*"),)),
     "aws_caller_identity": TypeNeeds(()),  # sts:GetCallerIdentity needs no permission
     "aws_partition": TypeNeeds(()),  # answered by the provider itself
+    # The zones subnets are placed in: DescribeAvailabilityZones has no resource-level permissions.
+    "aws_availability_zones": TypeNeeds(((("ec2:DescribeAvailabilityZones",), "*"),)),
     "terraform_remote_state": TypeNeeds(()),  # state reads: the state statements
 }
 
@@ -277,6 +279,9 @@ ROLLOUT_NEEDS: tuple[Need, ...] = (
     (("codedeploy:CreateDeployment", "codedeploy:GetDeployment", "codedeploy:ListDeployments"), "codedeploy"),
     (("codedeploy:GetDeploymentConfig",), "deployment_configs"),
     (("lambda:GetAlias",), "functions"),
+    # After the deployments, the rollout prunes versions no alias or rollback needs (delete_function
+    # with a qualifier, already an apply need of aws_lambda_function); it lists the aliases first.
+    (("lambda:ListAliases",), "functions"),
 )
 
 # Service-linked roles a first apply in a fresh account creates, by the type that needs them:

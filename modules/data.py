@@ -14,6 +14,7 @@ from cdktf_cdktf_provider_aws.appautoscaling_policy import (
 )
 from cdktf_cdktf_provider_aws.appautoscaling_target import AppautoscalingTarget
 from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
+from cdktf_cdktf_provider_aws.data_aws_partition import DataAwsPartition
 from cdktf_cdktf_provider_aws.dynamodb_table import (
     DynamodbTable,
     DynamodbTableAttribute,
@@ -70,6 +71,8 @@ class DataLayer(Construct):
         self._kms_key_arn = inputs.kms_key_arn
         self._protect = inputs.settings.is_production_like
         self._account_id = DataAwsCallerIdentity(self, "caller").account_id
+        # ARNs are built with the partition the stack deploys into (aws, aws-cn, aws-us-gov).
+        self._partition = DataAwsPartition(self, "partition").partition
         self.table = self._build_table()
         if inputs.settings.data.billing_mode == "PROVISIONED":
             self._build_autoscaling()
@@ -105,9 +108,15 @@ class DataLayer(Construct):
         write = data.write_capacity.min_capacity if provisioned and data.write_capacity else None
         lifecycle = self._lifecycle()
         if provisioned:
-            # Autoscaling owns the capacity once the table exists.
-            lifecycle = TerraformResourceLifecycle(prevent_destroy=self._protect,
-                                                   ignore_changes=["read_capacity", "write_capacity"])
+            # Application Auto Scaling owns the table's and the index's capacity once they
+            # exist. Terraform cannot ignore read/write capacity inside one element of the
+            # `global_secondary_index` set, so the whole block is ignored: otherwise every plan
+            # after a scale-out shows the index changed and apply sets it back to the minimum
+            # (throttled writes, and a decrease counted against DynamoDB's daily limit). An
+            # index is changed by the procedure in docs/aws-semantics.md, never by editing it here.
+            lifecycle = TerraformResourceLifecycle(
+                prevent_destroy=self._protect,
+                ignore_changes=["read_capacity", "write_capacity", "global_secondary_index"])
         return DynamodbTable(
             self, "table",
             name=self._settings.name("items"),
@@ -182,8 +191,8 @@ class DataLayer(Construct):
             kms_key_arn=None,
             noncurrent_version_days=30,
             expiration_days=self._settings.data.log_archive_expiry_days,
-            log_delivery_sources=(f"arn:aws:s3:::{self._code_bucket_name()}",
-                                  f"arn:aws:s3:::{self._stream_failure_bucket_name()}"),
+            log_delivery_sources=(f"arn:{self._partition}:s3:::{self._code_bucket_name()}",
+                                  f"arn:{self._partition}:s3:::{self._stream_failure_bucket_name()}"),
             account_id=self._account_id,
             tls_only=self._settings.s3_guard_policies,
             prevent_destroy=self._protect,
@@ -230,7 +239,7 @@ class DataLayer(Construct):
         statements = [deny_insecure_transport([queue.arn], service="sqs")]
         if schedule_rule is not None:
             # EventBridge delivers undeliverable schedule events here, only from that schedule's rule.
-            rule_arn = (f"arn:aws:events:{self._settings.region}:{self._account_id}:rule/"
+            rule_arn = (f"arn:{self._partition}:events:{self._settings.region}:{self._account_id}:rule/"
                         f"{self._settings.name(schedule_rule)}")
             statements.append({
                 "Sid": "ScheduleDeadLetters", "Effect": "Allow",

@@ -125,6 +125,9 @@ class Function(Construct):
             "POWERTOOLS_SERVICE_NAME": options.name,
             "POWERTOOLS_METRICS_NAMESPACE": options.settings.project,
             "POWERTOOLS_LOG_LEVEL": app.log_level,
+            # Powertools' Tracer records each handler's return value (API answers with items,
+            # job results) as X-Ray metadata unless told not to: not where clients' data lives.
+            "POWERTOOLS_TRACER_CAPTURE_RESPONSE": "false" if options.settings.is_production_like else "true",
             **options.environment,
         }
         vpc = None

@@ -11,12 +11,34 @@ from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
 from cdktf_cdktf_provider_aws.kinesis_firehose_delivery_stream import (
     KinesisFirehoseDeliveryStream,
     KinesisFirehoseDeliveryStreamExtendedS3Configuration,
+    KinesisFirehoseDeliveryStreamExtendedS3ConfigurationProcessingConfiguration,
+    KinesisFirehoseDeliveryStreamExtendedS3ConfigurationProcessingConfigurationProcessors,
+    KinesisFirehoseDeliveryStreamExtendedS3ConfigurationProcessingConfigurationProcessorsParameters,
     KinesisFirehoseDeliveryStreamServerSideEncryption,
 )
 from constructs import Construct
 
 from modules.config import WorkspaceSettings
 from modules.iam import allow, assume_role_policy, policy_document
+
+
+def _one_json_line_per_event() -> KinesisFirehoseDeliveryStreamExtendedS3ConfigurationProcessingConfiguration:
+    """CloudWatch Logs sends Firehose gzip-compressed envelopes (`{"messageType":
+    "DATA_MESSAGE", "logEvents": [...]}`); written as they come (and gzipped again by the
+    stream) no query tool reads them. Firehose decompresses them, keeps each event's message
+    (one access-log JSON object) and ends each with a newline, so every archived object is
+    gzipped JSON Lines, which Athena and `zcat | jq` read (Amazon Data Firehose developer
+    guide, "Decompress CloudWatch Logs" and "Message extraction"; the Processor API reference
+    for AppendDelimiterToRecord)."""
+    processor = KinesisFirehoseDeliveryStreamExtendedS3ConfigurationProcessingConfigurationProcessors
+    parameter = KinesisFirehoseDeliveryStreamExtendedS3ConfigurationProcessingConfigurationProcessorsParameters
+    return KinesisFirehoseDeliveryStreamExtendedS3ConfigurationProcessingConfiguration(enabled=True, processors=[
+        processor(type="Decompression", parameters=[parameter(parameter_name="CompressionFormat",
+                                                              parameter_value="GZIP")]),
+        processor(type="CloudWatchLogProcessing", parameters=[parameter(parameter_name="DataMessageExtraction",
+                                                                        parameter_value="true")]),
+        processor(type="AppendDelimiterToRecord"),
+    ])
 
 
 class LogArchive(Construct):
@@ -51,7 +73,8 @@ class LogArchive(Construct):
                 role_arn=firehose_role.arn, bucket_arn=log_bucket_arn, kms_key_arn=kms_key_arn,
                 prefix=f"{data_prefix}!{{timestamp:yyyy/MM/dd}}/",
                 error_output_prefix=f"{error_prefix}!{{firehose:error-output-type}}/!{{timestamp:yyyy/MM/dd}}/",
-                buffering_interval=300, buffering_size=5, compression_format="GZIP"),
+                buffering_interval=300, buffering_size=5, compression_format="GZIP",
+                processing_configuration=_one_json_line_per_event()),
             depends_on=[firehose_policy],
         )
         # CloudWatch Logs documents aws:SourceArn for subscription roles: any log group of

@@ -6,8 +6,12 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 
-from cdktf import TerraformOutput, TerraformResourceLifecycle
+from cdktf import Fn, Postcondition, TerraformOutput, TerraformResourceLifecycle
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
+from cdktf_cdktf_provider_aws.data_aws_availability_zones import (
+    DataAwsAvailabilityZones,
+    DataAwsAvailabilityZonesFilter,
+)
 from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
 from cdktf_cdktf_provider_aws.data_aws_partition import DataAwsPartition
 from cdktf_cdktf_provider_aws.default_security_group import DefaultSecurityGroup
@@ -30,9 +34,16 @@ from modules.base_stack import LayerStack
 from modules.config import WorkspaceSettings
 from modules.iam import allow, assume_role_policy, policy_document
 
-# Interface endpoints for the services the functions call when there is no NAT path
-# to rely on (prod turns them on so AWS traffic never leaves the VPC).
-INTERFACE_ENDPOINT_SERVICES = ("sns", "states", "xray", "logs", "sqs", "kms")
+# Interface endpoints for the services the handlers' own code calls from the functions'
+# network interfaces (the adapters in handlers/shared/aws: SNS publish, Step Functions
+# StartExecution, and the pre-traffic hook's Lambda Invoke and CodeDeploy status report);
+# DynamoDB and S3 go through the gateway endpoints. Prod turns them on so AWS traffic never
+# leaves the VPC. No endpoint for what the Lambda service does on the function's behalf, which
+# never crosses the function's interfaces: CloudWatch Logs delivery, X-Ray segments (sent to
+# the daemon Lambda runs), KMS decryption of the environment, dead-letter SQS writes (AWS
+# Lambda developer guide, "Giving Lambda functions access to resources in an Amazon VPC"
+# and "Asynchronous invocation"). Each interface endpoint is billed per zone and hour.
+INTERFACE_ENDPOINT_SERVICES = ("sns", "states", "lambda", "codedeploy")
 FLOW_LOGS_SERVICE = "vpc-flow-logs.amazonaws.com"
 
 
@@ -77,9 +88,7 @@ class NetworkLayer(Construct):
         self.vpc = Vpc(self, "vpc", cidr_block=net.vpc_cidr, enable_dns_hostnames=True, enable_dns_support=True,
                        tags={"Name": settings.name("vpc")})
         DefaultSecurityGroup(self, "default_sg", vpc_id=self.vpc.id, ingress=[], egress=[])
-        # Zones are named explicitly (a, b, c) rather than read from a data source, so the
-        # set cannot silently change when AWS adds a zone to the region.
-        zones = [f"{settings.region}{letter}" for letter in "abc"[: net.az_count]]
+        zones = self._zones(net.az_count)
         public_cidrs, private_cidrs = subnet_cidrs(net.vpc_cidr, net.az_count)
         self.public_subnets = [self._subnet("public", i, cidr, zones) for i, cidr in enumerate(public_cidrs)]
         self.private_subnets = [self._subnet("private", i, cidr, zones) for i, cidr in enumerate(private_cidrs)]
@@ -93,10 +102,33 @@ class NetworkLayer(Construct):
         self.outputs = NetworkOutputs(private_subnet_ids=tuple(s.id for s in self.private_subnets),
                                       lambda_security_group_id=self.lambda_security_group.id)
 
+    def _zones(self, az_count: int) -> list[str]:
+        """The first `az_count` zones the region offers this account, by name.
+
+        Letters are not fixed: a region may have two zones, and an account may lack a letter
+        (AWS "Regions and Zones": zone names map to physical zones per account). The data
+        source lists the account's zones sorted by name; without a `state` filter, so an
+        impaired zone does not shift the list and replace subnets, and without Local or
+        Wavelength Zones (only zones that need no opt-in). A region with too few zones fails
+        the plan with the postcondition's message, before anything is created."""
+        available = DataAwsAvailabilityZones(
+            self, "zones",
+            filter=[DataAwsAvailabilityZonesFilter(name="opt-in-status", values=["opt-in-not-required"])],
+            lifecycle=TerraformResourceLifecycle(postcondition=[Postcondition(
+                condition=f"${{length(self.names) >= {az_count}}}",
+                error_message=f"network.az_count is {az_count}, but this region offers this account fewer "
+                              "availability zones (see `aws ec2 describe-availability-zones`); lower az_count "
+                              "for this workspace")]))
+        return [Fn.element(available.names, index) for index in range(az_count)]
+
     def _subnet(self, tier: str, index: int, cidr: str, zones: list[str]) -> Subnet:
+        # The zone list chooses a subnet's zone when the subnet is created; afterwards a change
+        # in the list (a zone AWS adds or that becomes unavailable) must not move it, which
+        # would replace the subnet and everything in it.
         return Subnet(self, f"{tier}_{index}", vpc_id=self.vpc.id, cidr_block=cidr,
                       availability_zone=zones[index], map_public_ip_on_launch=False,
-                      tags={"Name": self._settings.name(f"{tier}-{index}"), "Tier": tier})
+                      tags={"Name": self._settings.name(f"{tier}-{index}"), "Tier": tier},
+                      lifecycle=TerraformResourceLifecycle(ignore_changes=["availability_zone"]))
 
     def _build_public_routing(self) -> None:
         igw = InternetGateway(self, "igw", vpc_id=self.vpc.id, tags={"Name": self._settings.name("igw")})

@@ -15,10 +15,17 @@ from modules.base_stack import LayerStack
 from modules.config import WorkspaceSettings
 from modules.iam import policy_document
 
-# Services that encrypt with the key on the project's behalf (alert topic, DLQs,
-# alarms publishing to the encrypted topic, EventBridge delivering to encrypted queues).
-KEY_USER_SERVICES = ("sns.amazonaws.com", "sqs.amazonaws.com", "cloudwatch.amazonaws.com",
-                     "events.amazonaws.com")
+# Services that encrypt with the key on the project's behalf (alert topic, DLQs, alarms
+# publishing to the encrypted topic), bound to this account by aws:SourceAccount.
+KEY_USER_SERVICES = ("sns.amazonaws.com", "sqs.amazonaws.com", "cloudwatch.amazonaws.com")
+# EventBridge delivering undeliverable rule events to the encrypted dead-letter queues. Its
+# KMS requests through SQS carry neither aws:SourceAccount nor aws:SourceArn (Amazon SNS
+# developer guide, "Key management": adding them to a KMS key policy "is not supported for
+# EventBridge-to-encrypted topics"; the SQS guide, "Configure KMS permissions for AWS
+# services", grants events.amazonaws.com without a condition), so a statement conditioned on
+# them never matches and the DLQs stay empty. Which rule may send is decided by each queue's
+# policy (aws:SourceArn of that rule, modules/data.py).
+DEAD_LETTER_SENDERS = ("events.amazonaws.com",)
 
 
 @dataclass(frozen=True)
@@ -57,6 +64,13 @@ def key_policy(account_id: str, partition: str, region: str) -> str:
             "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
             "Resource": "*",
             "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
+        },
+        {
+            "Sid": "EventBridgeDeadLetterQueues",
+            "Effect": "Allow",
+            "Principal": {"Service": list(DEAD_LETTER_SENDERS)},
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+            "Resource": "*",
         },
     )
 

@@ -32,8 +32,14 @@ COUNT_ONLY_RULES = {
     # API clients are often servers in a cloud: hosting-provider addresses are counted, not blocked.
     "AWSManagedRulesAnonymousIpList": ["HostingProviderIPList"],
     # SizeRestrictions_BODY blocks bodies over 8 KB, but POST /jobs accepts far more; the
-    # contract's own limit is enforced by the body-size rule below instead.
-    "AWSManagedRulesCommonRuleSet": ["SizeRestrictions_BODY"],
+    # contract's own limit is enforced by the body-size rule below instead. The other body
+    # rules block markup, `../`, URLs and metadata addresses anywhere in a body ("Core rule
+    # set (CRS) managed rule group"), which an item's description or a job's payload may hold:
+    # the API stores and returns them as JSON text, never rendered by the API, so they only
+    # count. What the ACL still refuses is published in the OpenAPI document (x-waf-refusals,
+    # handlers/api/gateway_answers.py) and answered 403 request_refused (WAF_FILTERED).
+    "AWSManagedRulesCommonRuleSet": ["SizeRestrictions_BODY", "CrossSiteScripting_BODY", "GenericLFI_BODY",
+                                     "GenericRFI_BODY", "EC2MetaDataSSRF_BODY"],
 }
 # WAF custom response bodies are static, and WAF acts before API Gateway assigns the request
 # id, so `request_id` holds this fixed marker: the block is found in the WAF log by time,

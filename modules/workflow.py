@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
+from cdktf_cdktf_provider_aws.data_aws_partition import DataAwsPartition
 from cdktf_cdktf_provider_aws.iam_role import IamRole
 from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
 from cdktf_cdktf_provider_aws.sfn_state_machine import (
@@ -90,12 +91,18 @@ RECORD_FAILURE_CODE = "WorkflowFailed"
 RECORD_FAILURE_MESSAGE = "The job could not be processed"
 
 
-def _record_failure(table_name: str) -> dict[str, Any]:
+def direct_update_resource(partition: str) -> str:
+    """The optimized DynamoDB UpdateItem integration, in the partition the machine runs in
+    (AWS Step Functions: service integration ARNs are `arn:<partition>:states:::<service>:<api>`)."""
+    return f"arn:{partition}:states:::dynamodb:updateItem"
+
+
+def _record_failure(table_name: str, partition: str) -> dict[str, Any]:
     """PENDING/PROCESSING -> FAILED by Step Functions itself (no Lambda): the last resort when
     MarkFailed fails. `updated_at` is left as it was: Step Functions' context timestamps have
     millisecond precision, not the table's fixed-width format."""
     return {
-        "Type": "Task", "Resource": "arn:aws:states:::dynamodb:updateItem",
+        "Type": "Task", "Resource": direct_update_resource(partition),
         "TimeoutSeconds": RECORD_FAILURE_TIMEOUT_SECONDS,
         "Parameters": {
             "TableName": table_name,
@@ -119,7 +126,8 @@ def _record_failure(table_name: str) -> dict[str, Any]:
     }
 
 
-def definition(task_arns: Mapping[str, str], task_timeouts: Mapping[str, int], table_name: str) -> dict[str, Any]:
+def definition(task_arns: Mapping[str, str], task_timeouts: Mapping[str, int], table_name: str, *,
+               partition: str) -> dict[str, Any]:
     """The Amazon States Language document; `task_arns` maps validate/process/notify/mark-failed
     to the alias ARNs the Task states call, `task_timeouts` to their functions' timeouts (s)."""
     def timeout(task: str) -> int:
@@ -161,7 +169,7 @@ def definition(task_arns: Mapping[str, str], task_timeouts: Mapping[str, int], t
                        "Next": "RecordFailure"}],
             "Next": "Failed",
         },
-        "RecordFailure": _record_failure(table_name),
+        "RecordFailure": _record_failure(table_name, partition),
         "Failed": {"Type": "Fail", "Error": "JobFailed", "Cause": "the job was marked FAILED"},
     }
     document: dict[str, Any] = {
@@ -252,10 +260,16 @@ class Workflow(Construct):
         ))
         self.state_machine = SfnStateMachine(
             self, "state_machine", name=name, type="STANDARD", role_arn=self.role.arn,
-            definition=json.dumps(definition(inputs.task_alias_arns, inputs.task_timeouts, inputs.table_name),
+            definition=json.dumps(definition(inputs.task_alias_arns, inputs.task_timeouts, inputs.table_name,
+                                             partition=DataAwsPartition(self, "partition").partition),
                                   sort_keys=True),
             logging_configuration=SfnStateMachineLoggingConfiguration(
-                log_destination=f"{self.log_group.arn}:*", include_execution_data=True, level="ALL"),
+                log_destination=f"{self.log_group.arn}:*", level="ALL",
+                # Execution data is each state's input and output: the clients' job payloads.
+                # Staging and prod log the transitions and errors without it, so their logs
+                # hold no client data (AWS Step Functions "Logging using CloudWatch Logs":
+                # includeExecutionData logs input, output and parameters).
+                include_execution_data=not settings.is_production_like),
             tracing_configuration=SfnStateMachineTracingConfiguration(enabled=settings.xray_tracing),
             depends_on=[policy],
         )

@@ -60,6 +60,9 @@ class FunctionEnvironment(BaseModel):
     service_name: str = Field(alias="POWERTOOLS_SERVICE_NAME", min_length=1, max_length=255)
     metrics_namespace: str = Field(alias="POWERTOOLS_METRICS_NAMESPACE", min_length=1, max_length=255)
     log_level: Annotated[LogLevel, BeforeValidator(_upper)] = Field("INFO", alias="POWERTOOLS_LOG_LEVEL")
+    # Read by Powertools' Tracer itself: whether a traced handler's return value is recorded
+    # in the X-Ray segment's metadata. Off where clients' data lives (modules/function.py).
+    tracer_capture_response: bool = Field(True, alias="POWERTOOLS_TRACER_CAPTURE_RESPONSE")
 
 
 class ApiEnvironment(FunctionEnvironment):

@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from moto.awslambda.models import EventSourceMapping, LambdaBackend, LambdaFunction
+from moto.awslambda.models import EventSourceMapping, LambdaBackend, LambdaFunction, LambdaStorage
 from moto.awslambda.responses import LambdaResponse
 
 from localmode.moto_patches.patch import Patch, PatchSet
@@ -53,6 +53,11 @@ MAPPING_REPORTS_ALIAS = Patch(
     "lambda.mapping_reports_alias", EventSourceMapping, "get_configuration", "wraps",
     "(self) -> 'dict[str, Any]'",
     "a mapping reports the alias ARN it was created with, as AWS does (moto: the version behind it)")
+VERSIONS_NEVER_REUSED = Patch(
+    "lambda.versions_never_reused", LambdaStorage, "publish_version", "wraps",
+    "(self, name_or_arn: 'str', description: 'str' = '') -> 'LambdaFunction | None'",
+    "a deleted version's number is never published again, as in AWS (moto numbers len(versions) + 1, "
+    "which repeats a number once `make rollout` prunes old versions)")
 STREAM_RECORDS_QUEUED = Patch(
     "lambda.stream_records_queued", LambdaBackend, "send_dynamodb_items", "replaces",
     "(self, function_arn: 'str', items: 'list[Any]', source: 'str') -> 'str | bytes'",
@@ -60,7 +65,7 @@ STREAM_RECORDS_QUEUED = Patch(
     "the write request and drops failures)")
 
 PATCHES = (INVOKE_IN_PROCESS, INVOKED_ARN, INVOKE_READS_QUALIFIER, KEEP_SETTINGS_INIT, KEEP_SETTINGS_UPDATE,
-           KEEP_SETTINGS_GET, MAPPING_REPORTS_ALIAS, STREAM_RECORDS_QUEUED)
+           KEEP_SETTINGS_GET, MAPPING_REPORTS_ALIAS, VERSIONS_NEVER_REUSED, STREAM_RECORDS_QUEUED)
 
 # fn, event body, request headers, response headers (to set x-amz-function-error), invoked ARN -> payload
 Invoke = Callable[[LambdaFunction, Any, Any, Any, str], bytes]
@@ -93,6 +98,25 @@ def install_fixes(patches: PatchSet) -> None:
     patches.apply(KEEP_SETTINGS_UPDATE, update_configuration)
     patches.apply(KEEP_SETTINGS_GET, get_configuration)
     original_mapping = patches.apply(MAPPING_REPORTS_ALIAS, lambda self: _alias_arn(self, original_mapping))
+    original_publish = patches.apply(VERSIONS_NEVER_REUSED, lambda self, name_or_arn, description="":
+                                     _publish_upwards(self, name_or_arn, description, original_publish))
+
+
+def _publish_upwards(storage: LambdaStorage, name_or_arn: str, description: str,
+                     original: Callable[..., LambdaFunction | None]) -> LambdaFunction | None:
+    name = storage.get_function_by_name_or_arn_forbid_qualifier(name_or_arn).function_name
+    versions = storage._functions.get(name, {}).get("versions", [])
+    before = {id(v) for v in versions}
+    highest = storage.__dict__.setdefault("_highest_versions", {})  # every number ever published, per function
+    floor = max([highest.get(name, 0), *(int(v.version) for v in versions)])
+    published = original(storage, name_or_arn, description)
+    if published is not None and id(published) not in before and int(published.version) <= floor:
+        storage._arns.pop(published.function_arn, None)
+        published.set_version(floor + 1)
+        storage._arns[published.function_arn] = published
+    if published is not None:
+        highest[name] = max(floor, int(published.version))
+    return published
 
 
 def _with_qualifier(response: LambdaResponse, original: Callable[[LambdaResponse], Any]) -> Any:

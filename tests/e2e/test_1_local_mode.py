@@ -62,6 +62,21 @@ def test_item_crud_with_version_conflict(local_backend):
     assert missing.status_code == 404 and missing.json()["error"]["request_id"]
 
 
+# Text prod's web ACL only counts (its Core rule set body rules; docs/aws-semantics.md,
+# "What prod's web ACL refuses"): markup, path traversal, URLs and the metadata address are an
+# ordinary item description in every workspace, stored and returned as the client sent them.
+TEXT_THE_WEB_ACL_COUNTS = ("<b>bold</b> <script>alert(1)</script> see ../../etc/passwd, "
+                           "https://example.com/a?b=1 and http://169.254.169.254/latest/meta-data/")
+
+
+def test_item_text_the_web_acl_only_counts_is_accepted(local_backend):
+    created = local_backend.request("POST", "/items", json={"name": "<i>markup</i> ../name",
+                                                            "description": TEXT_THE_WEB_ACL_COUNTS})
+    assert created.status_code == 201
+    fetched = local_backend.request("GET", created.headers["Location"]).json()
+    assert (fetched["name"], fetched["description"]) == ("<i>markup</i> ../name", TEXT_THE_WEB_ACL_COUNTS)
+
+
 def test_pagination_returns_every_item_once(local_backend):
     names = {f"page-{uuid.uuid4().hex[:8]}" for _ in range(7)}
     for name in names:

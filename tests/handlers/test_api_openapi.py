@@ -9,15 +9,14 @@ from typing import Any
 
 import pytest
 
-from handlers.api.routes_table import REQUEST_SCHEMAS, ROUTES
+from handlers.api.routes_table import PUBLIC_ROUTES, REQUEST_SCHEMAS, ROUTES
 from tests.handlers.helpers import REPO_ROOT
 
 
-@pytest.fixture(scope="module")
-def document() -> dict[str, Any]:
+def _printed(*args: str) -> dict[str, Any]:
     """The document as the command prints it (no AWS environment needed)."""
     result = subprocess.run(
-        [sys.executable, "-m", "handlers.api.openapi"],
+        [sys.executable, "-m", "handlers.api.openapi", *args],
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
@@ -25,6 +24,16 @@ def document() -> dict[str, Any]:
         env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO_ROOT)},
     )
     return dict(json.loads(result.stdout))
+
+
+@pytest.fixture(scope="module")
+def document() -> dict[str, Any]:
+    return _printed()
+
+
+@pytest.fixture(scope="module")
+def http_document() -> dict[str, Any]:
+    return _printed("--kind", "http")
 
 
 def _resolve(document: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
@@ -54,10 +63,12 @@ def test_every_route_has_response_schemas(document: dict[str, Any], method: str,
     for code, response in operation["responses"].items():
         if code == "204":
             continue
-        schema = _resolve(document, response["content"]["application/json"]["schema"])
-        assert schema.get("properties"), f"{method} {path} {code} has a typed body"
-        if code.startswith(("4", "5")) and path != "/health":
-            assert set(schema["properties"]) == {"error"}
+        declared = response["content"]["application/json"]["schema"]
+        for alternative in declared.get("anyOf", [declared]):  # a status the gateway also answers
+            schema = _resolve(document, alternative)
+            assert schema.get("properties"), f"{method} {path} {code} has a typed body"
+            if code.startswith(("4", "5")) and path != "/health":
+                assert set(schema["properties"]) == {"error"}
 
 
 @pytest.mark.parametrize(("method", "path"), sorted(REQUEST_SCHEMAS))
@@ -87,3 +98,37 @@ def test_error_codes_are_documented_per_route(document: dict[str, Any]) -> None:
 
     assert {"200", "400", "404", "409", "422", "503"} <= set(responses)
     assert "idempotency-key" in {p["name"].lower() for p in document["paths"]["/items"]["post"]["parameters"]}
+
+
+# --- one document per API kind: authentication and the gateway's own answers -------------
+
+@pytest.mark.parametrize(("method", "path"), ROUTES)
+def test_each_kind_documents_its_own_authentication(document: dict[str, Any], http_document: dict[str, Any],
+                                                    method: str, path: str) -> None:
+    public = (method, path) in PUBLIC_ROUTES
+    assert document["paths"][path][method.lower()]["security"] == ([] if public else [{"api_key": []}])
+    assert http_document["paths"][path][method.lower()]["security"] == ([] if public else [{"sigv4": []}])
+    assert document["components"]["securitySchemes"] == {"api_key": {"type": "apiKey", "in": "header",
+                                                                      "name": "x-api-key"}}
+    assert http_document["components"]["securitySchemes"]["sigv4"]["x-amazon-apigateway-authtype"] == "awsSigv4"
+
+
+def test_rest_documents_the_gateway_answers_in_the_error_shape(document: dict[str, Any]) -> None:
+    # A Lambda throttle reaches clients as 500 (AWS returns 500 when Lambda rejects the invocation)
+    responses = document["paths"]["/items"]["post"]["responses"]
+    assert "service_unavailable: the function could not be invoked" in responses["500"]["description"]
+    assert "Retry-After" in responses["500"]["headers"]
+    assert {"403", "413", "429", "500", "503", "504"} <= set(responses)
+    assert "request_refused" in responses["403"]["description"] and "forbidden" in responses["403"]["description"]
+    assert document["x-waf-refusals"] and "http" not in json.dumps(document["components"]["securitySchemes"])
+
+
+def test_http_documents_the_gateways_own_message_shape(http_document: dict[str, Any]) -> None:
+    responses = http_document["paths"]["/items/{id}"]["get"]["responses"]
+    assert responses["403"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/GatewayMessage"}
+    # The function's 503 and the gateway's: either shape
+    assert responses["503"]["content"]["application/json"]["schema"] == {"anyOf": [
+        {"$ref": "#/components/schemas/ErrorOut"}, {"$ref": "#/components/schemas/GatewayMessage"}]}
+    assert "x-waf-refusals" not in http_document  # HTTP APIs cannot have a web ACL
+    # GET /health is public: no 403 for a missing signature
+    assert "403" not in http_document["paths"]["/health"]["get"]["responses"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +41,11 @@ class Synthesized:
 
     def count(self, stack: str, rtype: str) -> int:
         return len(self.resources(stack, rtype))
+
+
+def copied_stacks(synth: Synthesized) -> dict[str, dict[str, Any]]:
+    """Every stack of a synth as a deep copy, for a rule to read or a test to break."""
+    return {name: copy.deepcopy(synth.stack(name)) for name in synth.stack_names()}
 
 
 def policy(document: str) -> dict[str, Any]:

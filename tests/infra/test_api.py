@@ -69,7 +69,8 @@ def options_parts(synth, workspace):
 def test_http_api_routes_equal_handler_routes(synth_http, workspace):
     routes = synth_http.resources(f"{workspace}-app", "aws_apigatewayv2_route")
     keys = [tuple(r["route_key"].split(" ", 1)) for r in routes.values()]
-    assert len(keys) == len(set(keys)) and set(keys) == set(ROUTES)
+    # the contract's routes, and $default, which takes any other path to the function's 404
+    assert len(keys) == len(set(keys)) and set(keys) == {*ROUTES, ("$default",)}
 
 
 @pytest.mark.parametrize("workspace", WORKSPACES)
@@ -84,9 +85,14 @@ def test_http_variant(synth_http, workspace):
     stage = synth_http.resource(stack, "aws_apigatewayv2_stage", "gateway/stage")
     assert stage["name"] == "$default" and stage["auto_deploy"] is True
     route_settings = stage["default_route_settings"]
-    # The API's throttle split over its routes (each route has its own bucket).
-    assert route_settings["throttling_rate_limit"] * len(ROUTES) == pytest.approx(settings.api.throttle_rate_limit)
-    assert route_settings["throttling_burst_limit"] == settings.api.throttle_burst_limit // len(ROUTES)
+    # The API's throttle split over its routes, $default included (each route has its own bucket).
+    routes = len(ROUTES) + 1
+    assert route_settings["throttling_rate_limit"] * routes == pytest.approx(settings.api.throttle_rate_limit)
+    assert route_settings["throttling_burst_limit"] == settings.api.throttle_burst_limit // routes
+    # CORS lets browsers send SigV4 requests and read Location and Retry-After.
+    assert {"x-amz-date", "x-amz-security-token", "x-amz-content-sha256"} <= set(
+        api["cors_configuration"]["allow_headers"])
+    assert api["cors_configuration"]["expose_headers"] == ["Location", "Retry-After"]
     integration_ref = ref(synth_http, stack, "aws_apigatewayv2_integration", "gateway/integration", "id")
     for route in synth_http.resources(stack, "aws_apigatewayv2_route").values():
         public = route["route_key"] == "GET /health"

@@ -181,7 +181,8 @@ def test_workflow_shape(synth, workspace):
     machine, definition = state_machine(synth, workspace)
     assert machine["type"] == "STANDARD"
     assert machine["logging_configuration"]["level"] == "ALL"
-    assert machine["logging_configuration"]["include_execution_data"] is True
+    # Payloads (execution data) are logged where there is no client data: dev and local
+    assert machine["logging_configuration"]["include_execution_data"] is (workspace in ("dev", "local"))
     assert machine["tracing_configuration"]["enabled"] is True
     states = definition["States"]
     assert definition["StartAt"] == "ValidateInput"
@@ -196,7 +197,11 @@ def test_workflow_shape(synth, workspace):
     assert states["MarkFailed"]["Catch"] == [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.mark_failed_error",
                                               "Next": "RecordFailure"}]
     record = states["RecordFailure"]
-    assert record["Resource"] == "arn:aws:states:::dynamodb:updateItem" and record["Next"] == "Failed"
+    # In the partition the stack deploys into (the workflow's own aws_partition lookup).
+    [partition] = [logical for logical, cfg in synth.stack(f"{workspace}-app")["data"]["aws_partition"].items()
+                   if cfg["//"]["metadata"]["path"].endswith("workflow/partition")]
+    assert record["Resource"] == (f"arn:${{data.aws_partition.{partition}.partition}}"
+                                  ":states:::dynamodb:updateItem") and record["Next"] == "Failed"
     assert record["Parameters"]["TableName"] == remote_ref(synth, workspace, "data", "aws_dynamodb_table",
                                                            "data/table", "name")
     assert record["Parameters"]["ConditionExpression"] == (

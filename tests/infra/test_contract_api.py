@@ -11,8 +11,10 @@ import re
 import pytest
 
 from handlers.api import models
+from handlers.api.gateway_answers import EXPOSED_HEADERS, SIGV4_HEADERS, WAF_REFUSALS
 from handlers.api.logic.jobs import MAX_PAYLOAD_BYTES
 from handlers.api.openapi import openapi_json
+from handlers.api.routes_table import PUBLIC_ROUTES, ROUTES
 from modules.api_common import QUERY_PARAMETERS
 from modules.config import WORKSPACES, ConfigError, settings_for
 from modules.waf import integers_above
@@ -20,6 +22,7 @@ from tests.infra.conftest import SETTINGS
 from tests.infra.contract import api_rules as rules
 
 OPENAPI = json.loads(openapi_json())
+OPENAPI_HTTP = json.loads(openapi_json(kind="http"))
 ITEM_CHARACTERS = models.NAME_MAX + models.DESCRIPTION_MAX + models.TAGS_MAX * models.TAG_MAX
 LARGEST_BODY = rules.largest_contract_body(MAX_PAYLOAD_BYTES, ITEM_CHARACTERS)
 KINDS = ("synth", "synth_http")
@@ -32,6 +35,13 @@ def app(synth, workspace):
 def capacity(workspace):
     sizing = SETTINGS[workspace].app.sizing("api")
     return sizing.expected_duration_ms, SETTINGS[workspace].app.assumed_unreserved_concurrency
+
+
+def without_gateway_response(stack, response_type):
+    """The stack with one gateway response type removed (the gateway's own answer again)."""
+    responses = stack["resource"]["aws_api_gateway_gateway_response"]
+    del responses[next(k for k, v in responses.items() if v["response_type"] == response_type)]
+    return stack
 
 
 def only(stack, rtype, suffix):
@@ -195,7 +205,10 @@ def test_capacity_rule_reports_a_throttle_above_the_reservation(request, kind):
     problems = rules.capacity_problems(stack, *capacity("prod"))
     assert problems[0] == ("stage throttle (all methods): admits 1000 requests/s; the api function runs at most "
                            "500/s (reserved_concurrent_executions 100 x 1000 / 200 ms)")
-    assert "stage throttle (all methods): burst 200 exceeds the api function's concurrency 100 " \
+    # Each route's burst is the total split over the routes, rounded down (HTTP: one more, $default)
+    routes = len(ROUTES) + (1 if kind == "synth_http" else 0)
+    burst = SETTINGS["prod"].api.throttle_burst_limit // routes * routes
+    assert f"stage throttle (all methods): burst {burst} exceeds the api function's concurrency 100 " \
            "(reserved_concurrent_executions 100)" in problems
 
 
@@ -207,18 +220,113 @@ def test_config_refuses_a_throttle_above_the_function_capacity():
 
 
 @pytest.mark.parametrize("workspace", WORKSPACES)
-def test_a_lambda_throttle_reaches_the_client_in_the_error_shape(synth, workspace):
-    assert rules.lambda_throttle_answer_problems(app(synth, workspace)) == []
+def test_a_lambda_throttle_reaches_the_client_as_the_contract_says(synth, workspace):
+    assert rules.lambda_throttle_answer_problems(app(synth, workspace), OPENAPI) == []
 
 
 def test_lambda_throttle_rule_reports_the_bare_500(synth):
+    stack = without_gateway_response(app(synth, "dev"), "API_CONFIGURATION_ERROR")
+    assert rules.lambda_throttle_answer_problems(stack, OPENAPI) == [
+        "gateway responses: no API_CONFIGURATION_ERROR response; a throttled invocation reaches the client as a "
+        "bare 500 without the error shape or Retry-After"]
+
+
+def test_lambda_throttle_rule_reports_a_503_promise_the_gateway_cannot_keep(synth):
+    # Given the previous main: the throttle answer configured on INTEGRATION_FAILURE (503), and
+    # API_CONFIGURATION_ERROR, where a rejected invocation goes, without Retry-After; the
+    # contract without any 500
     stack = app(synth, "dev")
-    responses = stack["resource"]["aws_api_gateway_gateway_response"]
-    for logical in [k for k, v in responses.items() if v["response_type"] == "INTEGRATION_FAILURE"]:
-        del responses[logical]
-    assert rules.lambda_throttle_answer_problems(stack) == [
-        "gateway responses: no INTEGRATION_FAILURE response; a throttled invocation reaches the client as a bare "
-        "500 without the error shape or Retry-After"]
+    response = only(stack, "aws_api_gateway_gateway_response", "gateway_response_api_configuration_error")
+    response["response_parameters"].pop("gatewayresponse.header.Retry-After")
+    response["response_templates"]["application/json"] = response["response_templates"]["application/json"].replace(
+        "service_unavailable", "gateway_error")
+    previous = copy.deepcopy(OPENAPI)
+    for operations in previous["paths"].values():
+        for operation in operations.values():
+            operation["responses"].pop("500")
+    problems = rules.lambda_throttle_answer_problems(stack, previous)
+    assert problems[0] == "gateway response API_CONFIGURATION_ERROR: no Retry-After header"
+    assert "POST /items: the contract does not say a throttled invocation is answered 500 gateway_error with " \
+           "Retry-After" in problems and len(problems) == 1 + len(rules.contract_parameters(OPENAPI))
+
+
+@pytest.mark.parametrize("workspace", WORKSPACES)
+def test_every_gateway_answer_is_in_the_error_shape_and_the_contract(synth, workspace):
+    assert rules.gateway_answer_problems(app(synth, workspace), OPENAPI) == []
+
+
+def test_gateway_answer_rule_reports_an_undocumented_answer_and_a_bare_one(synth):
+    stack = without_gateway_response(app(synth, "prod"), "WAF_FILTERED")
+    previous = copy.deepcopy(OPENAPI)
+    del previous["paths"]["/items"]["get"]["responses"]["504"]
+    assert rules.gateway_answer_problems(stack, previous) == [
+        'gateway responses: no WAF_FILTERED response; the gateway answers it in its own shape {"message": ...}',
+        "GET /items: gateway response INTEGRATION_TIMEOUT answers 504 gateway_timeout, which the contract does not "
+        "list"]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("workspace", WORKSPACES)
+def test_each_kind_asks_for_the_authentication_its_document_names(request, kind, workspace):
+    document = OPENAPI if kind == "synth" else OPENAPI_HTTP
+    assert rules.authentication_problems(app(request.getfixturevalue(kind), workspace), document) == []
+
+
+def test_authentication_rule_reports_the_http_kind_against_the_rest_document(synth_http):
+    # Given the previous main: one document (x-api-key) for both kinds
+    problems = rules.authentication_problems(app(synth_http, "dev"), OPENAPI)
+    assert "POST /items: authorization_type AWS_IAM; the document asks for ['api_key']" in problems
+    assert len(problems) == len(ROUTES) - len(PUBLIC_ROUTES)
+
+
+@pytest.mark.parametrize("workspace", WORKSPACES)
+def test_the_http_kind_serves_its_document(synth_http, workspace):
+    assert rules.http_answer_problems(app(synth_http, workspace), OPENAPI_HTTP, SIGV4_HEADERS, EXPOSED_HEADERS) == []
+
+
+def test_http_rule_reports_the_previous_cors_and_missing_default_route(synth_http):
+    stack = app(synth_http, "prod")
+    api = only(stack, "aws_apigatewayv2_api", "http_api")
+    api["cors_configuration"]["allow_headers"] = ["content-type", "idempotency-key", "authorization"]
+    del api["cors_configuration"]["expose_headers"]
+    routes = stack["resource"]["aws_apigatewayv2_route"]
+    del routes[next(k for k, v in routes.items() if v["route_key"] == "$default")]
+    problems = rules.http_answer_problems(stack, OPENAPI_HTTP, SIGV4_HEADERS, EXPOSED_HEADERS)
+    assert problems[:3] == [f"HTTP API CORS: {h} is not an allowed header; browsers cannot send it"
+                            for h in ("x-amz-content-sha256", "x-amz-date", "x-amz-security-token")]
+    assert problems[3:5] == [f"HTTP API CORS: {h} is not exposed; browsers cannot read it"
+                             for h in ("location", "retry-after")]
+    assert problems[5].startswith("HTTP API: no $default route")
+    # And the REST document, which promises the error shape for the gateway's own answers
+    assert "GET /items: the HTTP API answers 500 {\"message\"} on its own; the document does not say so" in \
+        rules.http_answer_problems(stack, OPENAPI, SIGV4_HEADERS, EXPOSED_HEADERS)
+
+
+@pytest.mark.parametrize("workspace", WORKSPACES)
+def test_the_web_acl_refuses_only_what_the_contract_says(synth, workspace):
+    assert rules.waf_refusal_problems(app(synth, workspace), OPENAPI, list(WAF_REFUSALS)) == []
+
+
+def test_waf_rule_reports_body_rules_that_block_item_text(synth):
+    # Given prod's web ACL as it was: only SizeRestrictions_BODY counted
+    stack = app(synth, "prod")
+    acl = only(stack, "aws_wafv2_web_acl", "waf/web_acl")
+    common = next(r for r in acl["rule"] if r["name"] == "AWSManagedRulesCommonRuleSet")
+    common["statement"]["managed_rule_group_statement"]["rule_action_override"] = [
+        {"name": "SizeRestrictions_BODY", "action_to_use": {"count": {}}}]
+    problems = rules.waf_refusal_problems(stack, OPENAPI, list(WAF_REFUSALS))
+    assert problems == [f"web ACL rule AWSManagedRulesCommonRuleSet: {name} blocks text the contract accepts in "
+                        "request bodies (an item description with markup, ../ or a URL); override it to count"
+                        for name in ("CrossSiteScripting_BODY", "EC2MetaDataSSRF_BODY", "GenericLFI_BODY",
+                                     "GenericRFI_BODY")]
+    # And a refusal the document does not list, answered without the error shape
+    undocumented = copy.deepcopy(OPENAPI)
+    undocumented["x-waf-refusals"].remove(WAF_REFUSALS[0])
+    without_gateway_response(stack, "WAF_FILTERED")
+    problems = rules.waf_refusal_problems(stack, undocumented, list(WAF_REFUSALS))
+    assert f"web ACL rule AWSManagedRulesCommonRuleSet: NoUserAgent_HEADER refuses {WAF_REFUSALS[0]!r}, which the " \
+           "document's x-waf-refusals does not list" in problems
+    assert problems[-1].startswith("gateway responses: a managed-rule block is not answered 403 request_refused")
 
 
 # --- finding 6: quota and per-client keys ------------------------------------------------------

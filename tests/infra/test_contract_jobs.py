@@ -80,7 +80,8 @@ def test_terminal_path_rule_reports_a_lambda_last_resort_and_a_catch_that_marks_
     assert found == [
         "workflow state ProcessData: Catch leads to ['Failed'], none of which marks the job FAILED",
         "workflow state RecordFailure: the last state that marks the job FAILED is a Lambda task; when it is "
-        "throttled or fails, nothing marks the job (Catch to a direct arn:aws:states:::dynamodb:updateItem task)"]
+        "throttled or fails, nothing marks the job (Catch to a direct "
+        "arn:<partition>:states:::dynamodb:updateItem task)"]
 
 
 def test_timeout_rule_reports_a_missing_or_short_state_machine_timeout(synth):

@@ -90,3 +90,14 @@ def test_an_environment_over_4_kb_is_reported(synth):
     [problem] = rollout_rules.environments_over_the_lambda_limit(stacks)
     assert problem.startswith("dev-app: serverless-app-dev-pre-traffic has ") and problem.endswith(
         "bytes of environment variables; Lambda allows 4096")
+
+
+def test_snapstart_versions_the_rollout_does_not_prune_are_reported(synth):
+    # Given SnapStart switched on for the hook, whose versions the rollout does not prune
+    stacks = all_stacks(synth)
+    hook = next(f for f in stacks["prod-app"]["resource"]["aws_lambda_function"].values()
+                if f["function_name"].endswith("-pre-traffic"))
+    hook["snap_start"] = {"apply_on": "PublishedVersions"}
+    assert rollout_rules.snapstart_versions_never_pruned(stacks) == [
+        "prod-app: serverless-app-prod-pre-traffic publishes SnapStart versions the rollout never deletes; their "
+        "snapshot charges grow with every deploy"]

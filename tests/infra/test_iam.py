@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -281,6 +282,11 @@ def test_every_function_has_its_own_role(synth):
 # Step Functions optimized integrations a Task may name -> the action its role needs
 # (AWS Step Functions guide, "Call DynamoDB APIs with Step Functions": IAM policies).
 SFN_INTEGRATION_ACTIONS = {"arn:aws:states:::dynamodb:updateItem": "dynamodb:UpdateItem"}
+
+
+def partitionless(resource: str) -> str:
+    """An integration ARN with the stack's partition lookup read as `aws`."""
+    return re.sub(r"^arn:\$\{data\.aws_partition\.[^}]+\.partition\}:", "arn:aws:", resource)
 WORKFLOW_RUNTIME_GRANTS: dict[Grant, str] = {
     **{(action, "*"): _LOG_DELIVERY for action in WILDCARD_ALLOW_LIST if action.startswith("logs:")},
     **{(action, "*"): _XRAY for action in WILDCARD_ALLOW_LIST if action.startswith("xray:")},
@@ -299,11 +305,12 @@ def workflow_required_grants(synth, workspace: str) -> tuple[dict[Grant, str], d
     for name, state in definition["States"].items():
         if state["Type"] != "Task":
             continue
-        if state["Resource"] in SFN_INTEGRATION_ACTIONS:
-            grant = (SFN_INTEGRATION_ACTIONS[state["Resource"]], table[state["Parameters"]["TableName"]])
+        integration = partitionless(state["Resource"])
+        if integration in SFN_INTEGRATION_ACTIONS:
+            grant = (SFN_INTEGRATION_ACTIONS[integration], table[state["Parameters"]["TableName"]])
             required[grant] = f"state {name} calls it on the table"
         else:
-            assert not state["Resource"].startswith("arn:aws:states:::"), f"{name}: unknown integration"
+            assert ":states:::" not in state["Resource"], f"{name}: unknown integration"
             required[("lambda:InvokeFunction", state["Resource"])] = f"state {name} invokes it"
     labels = dict.fromkeys(table.values(), "table")
     return required, labels

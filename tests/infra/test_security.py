@@ -29,7 +29,7 @@ def test_key_policy_of_every_workspace(synth, workspace):
     statements = policy(synth.resource(stack, "aws_kms_key", "key")["policy"])["Statement"]
     by_sid = {s["Sid"]: s for s in statements}
     # Then the account administers the key ...
-    assert len(by_sid) == len(statements) == 3
+    assert len(by_sid) == len(statements) == 4
     assert by_sid["AccountAdministration"] == {
         "Sid": "AccountAdministration", "Effect": "Allow", "Principal": {"AWS": f"arn:{partition}:iam::{account}:root"},
         "Action": "kms:*", "Resource": "*"}
@@ -40,12 +40,17 @@ def test_key_policy_of_every_workspace(synth, workspace):
                               "kms:ReEncrypt*"]
     assert logs["Condition"] == {"ArnLike": {
         "kms:EncryptionContext:aws:logs:arn": f"arn:{partition}:logs:us-west-2:{account}:*"}}
-    # ... and the four services that encrypt with it may only decrypt and make data keys, for this account.
+    # ... the three services that encrypt with it may only decrypt and make data keys, for this account ...
     services = by_sid["ServicesOfThisAccount"]
     assert set(services["Principal"]["Service"]) == {"sns.amazonaws.com", "sqs.amazonaws.com",
-                                                      "cloudwatch.amazonaws.com", "events.amazonaws.com"}
+                                                      "cloudwatch.amazonaws.com"}
     assert services["Action"] == ["kms:Decrypt", "kms:GenerateDataKey*"]
     assert services["Condition"] == {"StringEquals": {"aws:SourceAccount": account}}
+    # ... and EventBridge may for its dead-letter deliveries, which carry no source keys
+    # (the queues' policies name the rules that may send).
+    assert by_sid["EventBridgeDeadLetterQueues"] == {
+        "Sid": "EventBridgeDeadLetterQueues", "Effect": "Allow", "Principal": {"Service": ["events.amazonaws.com"]},
+        "Action": ["kms:Decrypt", "kms:GenerateDataKey"], "Resource": "*"}
 
 
 @pytest.mark.parametrize("workspace", WORKSPACES)

@@ -55,6 +55,27 @@ def test_function_keeps_dead_letter_and_logging_config(client):
     assert updated["LoggingConfig"]["ApplicationLogLevel"] == "INFO"
 
 
+def test_a_deleted_version_number_is_never_published_again(client):
+    # Given versions 1 to 3, of which the rollout deleted 1 and 3
+    role = client("iam").create_role(RoleName="versions", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    lam = client("lambda")
+    lam.create_function(FunctionName="versions", Runtime="python3.11", Role=role, Handler="index.handler",
+                        Code={"ZipFile": dummy_zip()}, Publish=True)
+    for n in (2, 3):
+        lam.update_function_configuration(FunctionName="versions", Description=f"change {n}")
+        lam.get_waiter("function_updated_v2").wait(FunctionName="versions")
+        assert lam.publish_version(FunctionName="versions")["Version"] == str(n)
+    for deleted in ("1", "3"):
+        lam.delete_function(FunctionName="versions", Qualifier=deleted)
+    # When the code changes again, the new version is 4, as in AWS (moto alone would say 2)
+    lam.update_function_configuration(FunctionName="versions", Description="change 4")
+    lam.get_waiter("function_updated_v2").wait(FunctionName="versions")
+    assert lam.publish_version(FunctionName="versions")["Version"] == "4"
+    listed = [v["Version"] for v in lam.list_versions_by_function(FunctionName="versions")["Versions"]]
+    assert listed == ["$LATEST", "2", "4"]
+    assert lam.get_function(FunctionName="versions", Qualifier="4")["Configuration"]["Description"] == "change 4"
+
+
 def test_event_source_mapping_reports_the_alias_it_was_created_with(client):
     role = client("iam").create_role(RoleName="esm", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
     lam = client("lambda")

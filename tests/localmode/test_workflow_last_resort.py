@@ -41,7 +41,7 @@ def test_a_failing_mark_failed_still_ends_the_job_failed(probe_package: str, dep
     broken = deployment.create_function("mark-failed-down", "lm_probe.stream.lambda_handler",
                                         {"PROBE_LOG": str(tmp_path / "down.log"), "PROBE_MODE": "down"})
     tasks = {**deployment.aliases, "mark-failed": broken}
-    document = definition(tasks, dict.fromkeys(tasks, 30), TABLE)
+    document = definition(tasks, dict.fromkeys(tasks, 30), TABLE, partition="aws")
     sfn = deployment.client("stepfunctions")
     machine = sfn.create_state_machine(name="jobs-last-resort", roleArn=deployment.role_arn,
                                        definition=json.dumps(document))["stateMachineArn"]

@@ -19,8 +19,20 @@ PREFIX = "serverless-app-dev-"
 
 
 class FakeLambda:
-    def __init__(self, versions: dict[str, tuple[str, str]]) -> None:
+    def __init__(self, versions: dict[str, tuple[str, str]], undeletable: frozenset[int] = frozenset()) -> None:
         self.versions = versions  # function short name -> (live, newest)
+        self.undeletable = undeletable
+        self.deleted: list[tuple[str, str]] = []
+
+    def list_aliases(self, FunctionName: str) -> dict[str, Any]:  # noqa: N803 (boto3's names)
+        return {"Aliases": [{"Name": "live", **self.get_alias(FunctionName, "live")}]}
+
+    def delete_function(self, FunctionName: str, Qualifier: str) -> None:  # noqa: N803
+        from botocore.exceptions import ClientError
+
+        if int(Qualifier) in self.undeletable:
+            raise ClientError({"Error": {"Code": "ResourceConflictException", "Message": "in use"}}, "DeleteFunction")
+        self.deleted.append((FunctionName.removeprefix(PREFIX), Qualifier))
 
     def get_alias(self, FunctionName: str, Name: str) -> dict[str, Any]:  # noqa: N803 (boto3's names)
         return {"FunctionVersion": self.versions[FunctionName.removeprefix(PREFIX)][0]}
@@ -31,7 +43,9 @@ class FakeLambda:
         class Paginator:
             def paginate(self, FunctionName: str) -> list[dict[str, Any]]:  # noqa: N803
                 newest = int(outer.versions[FunctionName.removeprefix(PREFIX)][1])
-                return [{"Versions": [{"Version": "$LATEST"}, *({"Version": str(v)} for v in range(1, newest + 1))]}]
+                deleted = {int(v) for f, v in outer.deleted if f == FunctionName.removeprefix(PREFIX)}
+                return [{"Versions": [{"Version": "$LATEST"}, *({"Version": str(v)} for v in
+                                                                range(1, newest + 1) if v not in deleted)]}]
 
         return Paginator()
 
@@ -66,10 +80,12 @@ class FakeCodeDeploy:
 
 
 def run(versions: dict[str, tuple[str, str]], codedeploy: FakeCodeDeploy, monkeypatch: pytest.MonkeyPatch,
-        timeout: float | None = None) -> tuple[int, list[str]]:
+        timeout: float | None = None, lambda_client: FakeLambda | None = None) -> tuple[int, list[str]]:
     lines: list[str] = []
     all_versions = {spec.name: ("1", "1") for spec in rolled_out()} | versions
-    monkeypatch.setattr(cmd, "clients", lambda settings: (FakeLambda(all_versions), codedeploy))
+    fake = lambda_client or FakeLambda({})
+    fake.versions = all_versions
+    monkeypatch.setattr(cmd, "clients", lambda settings: (fake, codedeploy))
     code = cmd.rollout(SETTINGS, lines.append, poll_seconds=0, timeout_seconds=timeout)
     return code, lines
 
@@ -126,3 +142,41 @@ def test_the_wait_outlasts_the_longest_preference() -> None:
 def test_an_unknown_workspace_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert cmd.main(["qa"]) == 2
     assert "qa" in capsys.readouterr().err
+
+
+# --- pruning: versions older than the rollback target are deleted -------------------------
+
+def test_a_rollout_deletes_the_versions_no_rollback_needs(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given api live on 3 with 1 and 2 still published, and version 4 to roll out
+    fake = FakeLambda({})
+    codedeploy = FakeCodeDeploy({"api": ["Succeeded"]})
+    code, lines = run({"api": ("3", "4")}, codedeploy, monkeypatch, lambda_client=fake)
+    # Then 1 and 2 are deleted; 3 (the rollback target) and 4 stay
+    assert code == 0 and fake.deleted == [("api", "1"), ("api", "2")]
+    assert "  api: deleted versions 1, 2 (kept 3, 4)" in lines
+    assert lines[-1].startswith("rollout dev: 1 shifted (api 3 -> 4)")
+
+
+def test_nothing_to_roll_out_still_prunes_and_keeps_what_the_alias_uses(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given notify live on its newest version 5, with 1 to 4 published
+    fake = FakeLambda({})
+    code, lines = run({"notify": ("5", "5")}, FakeCodeDeploy({}), monkeypatch, lambda_client=fake)
+    assert code == 0 and fake.deleted == [("notify", str(v)) for v in range(1, 5)]
+    assert lines[-1] == "rollout dev: nothing to roll out, every live alias is on its newest version"
+
+
+def test_a_version_that_cannot_be_deleted_is_reported_and_the_rollout_still_succeeds(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = FakeLambda({}, undeletable=frozenset({1}))
+    code, lines = run({"api": ("3", "4")}, FakeCodeDeploy({"api": ["Succeeded"]}), monkeypatch, lambda_client=fake)
+    assert code == 0 and fake.deleted == [("api", "2")]
+    assert any(line.startswith("  api: version 1 not deleted (An error occurred (ResourceConflictException)")
+               for line in lines)
+
+
+def test_a_rolled_back_deployment_keeps_the_failed_version_and_the_live_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = FakeLambda({})
+    code, lines = run({"api": ("3", "4")}, FakeCodeDeploy({"api": ["Failed"]}), monkeypatch, lambda_client=fake)
+    # live is back on 3 and 4 is kept for the fix-and-retry; only older versions go
+    assert code == 1 and fake.deleted == [("api", "1"), ("api", "2")]
+    assert "  api: deleted versions 1, 2 (kept 3, 4)" in lines

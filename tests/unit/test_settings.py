@@ -38,6 +38,7 @@ def test_each_function_requires_only_what_it_uses() -> None:
         "POWERTOOLS_SERVICE_NAME",
         "POWERTOOLS_METRICS_NAMESPACE",
         "POWERTOOLS_LOG_LEVEL",
+        "POWERTOOLS_TRACER_CAPTURE_RESPONSE",  # read by Powertools' Tracer: off in staging and prod
     }
     assert "TABLE_NAME" not in environment_names(StreamConsumerEnvironment)
     assert {"TABLE_NAME", "EVENTS_TOPIC_ARN"} <= set(environment_names(DigestEnvironment))

@@ -433,33 +433,254 @@ def reservation_problems(stack: Stack, workspace: str, account_concurrency: int)
     return problems
 
 
-def lambda_throttle_answer_problems(stack: Stack) -> list[str]:
-    """A throttled (or otherwise failed) invocation reaches the client in the product's
-    error shape with a retry hint.
+# Status of each gateway response type when no status_code is set ("Gateway response types
+# for API Gateway"); DEFAULT_5XX passes the original status through (500 for a rejected
+# invocation). Types left out never answer a contract route (DEFAULT_4XX's many causes,
+# BAD_REQUEST_BODY is the function's own 422 validation_error, MISSING_AUTHENTICATION_TOKEN
+# is the 404 of a path outside the contract).
+GATEWAY_DEFAULT_STATUS = {
+    "DEFAULT_5XX": "500", "API_CONFIGURATION_ERROR": "500", "INTEGRATION_FAILURE": "504",
+    "INTEGRATION_TIMEOUT": "504", "INVALID_API_KEY": "403", "WAF_FILTERED": "403", "THROTTLED": "429",
+    "QUOTA_EXCEEDED": "429", "REQUEST_TOO_LARGE": "413",
+}
+# Answered only to requests that need a key (usage plans apply to keyed methods).
+KEYED_ONLY = {"INVALID_API_KEY", "QUOTA_EXCEEDED"}
+# AWS Lambda developer guide, "Handling Lambda errors with an API Gateway API": "If the
+# Lambda API rejects the invocation request, API Gateway returns a 500 error code" - an
+# execution failure of the integration, API_CONFIGURATION_ERROR (default 500), never
+# INTEGRATION_FAILURE (default 504).
+REJECTED_INVOCATION = "API_CONFIGURATION_ERROR"
 
-    AWS: a Lambda proxy integration failure such as a 429 from Invoke is answered with the
-    INTEGRATION_FAILURE gateway response ("Gateway response types for API Gateway"; without
-    one it falls back to DEFAULT_5XX, a bare 500 "Internal server error"); a gateway
-    response sets a static status, headers and a body template with simple variable
-    substitution ("Gateway responses for REST APIs")."""
-    responses = {r["response_type"]: r for r in resources(stack, "aws_api_gateway_gateway_response").values()}
-    if not responses and not resources(stack, "aws_api_gateway_rest_api"):
-        return []
-    response = responses.get("INTEGRATION_FAILURE")
-    if response is None:
-        return ["gateway responses: no INTEGRATION_FAILURE response; a throttled invocation reaches the client as "
-                "a bare 500 without the error shape or Retry-After"]
-    problems = []
+
+def _gateway_responses(stack: Stack) -> dict[str, dict[str, Any]]:
+    return {r["response_type"]: r for r in resources(stack, "aws_api_gateway_gateway_response").values()}
+
+
+def _template_error(response: Mapping[str, Any]) -> dict[str, Any] | None:
     template = (response.get("response_templates") or {}).get("application/json", "")
     try:
-        error = json.loads(template.replace("$context.requestId", "r"))["error"]
+        error = json.loads(template.replace("$context.requestId", "r").replace("$context.error.messageString",
+                                                                               '"m"'))["error"]
     except (ValueError, KeyError, TypeError):
-        error = None
-    if not isinstance(error, dict) or not set(error) >= ERROR_KEYS:
-        problems.append("gateway response INTEGRATION_FAILURE: body is not the product's error shape")
+        return None
+    return error if isinstance(error, dict) and set(error) >= ERROR_KEYS else None
+
+
+def _operations(openapi: Mapping[str, Any]) -> Iterable[tuple[str, str, dict[str, Any]]]:
+    for path, operations in openapi["paths"].items():
+        for method, operation in operations.items():
+            yield method.upper(), path, operation
+
+
+def _documents(operation: Mapping[str, Any], status: str, code: str, retry_after: bool) -> bool:
+    response = (operation.get("responses") or {}).get(status)
+    if response is None or f"{code}:" not in response.get("description", ""):
+        return False
+    return not retry_after or "Retry-After" in (response.get("headers") or {})
+
+
+def lambda_throttle_answer_problems(stack: Stack, openapi: Mapping[str, Any]) -> list[str]:
+    """A throttled invocation reaches REST clients in the product's error shape with a retry
+    hint, and with the status the contract publishes for it on every route.
+
+    AWS: the Lambda API rejecting the invocation is answered 500 (the Lambda developer guide,
+    above), through the API_CONFIGURATION_ERROR gateway response type; a gateway response sets
+    a static status, headers and a body template ("Gateway responses for REST APIs")."""
+    if not resources(stack, "aws_api_gateway_rest_api"):
+        return []
+    response = _gateway_responses(stack).get(REJECTED_INVOCATION)
+    if response is None:
+        return [f"gateway responses: no {REJECTED_INVOCATION} response; a throttled invocation reaches the client "
+                "as a bare 500 without the error shape or Retry-After"]
+    problems = []
+    error = _template_error(response)
+    if error is None:
+        problems.append(f"gateway response {REJECTED_INVOCATION}: body is not the product's error shape")
     if "gatewayresponse.header.Retry-After" not in (response.get("response_parameters") or {}):
-        problems.append("gateway response INTEGRATION_FAILURE: no Retry-After header")
-    if response.get("status_code") != "503":
-        problems.append(f"gateway response INTEGRATION_FAILURE: status {response.get('status_code')}; the contract "
-                        "answers an unavailable dependency with 503")
+        problems.append(f"gateway response {REJECTED_INVOCATION}: no Retry-After header")
+    status = response.get("status_code") or GATEWAY_DEFAULT_STATUS[REJECTED_INVOCATION]
+    code = (error or {}).get("code", "?")
+    problems += [f"{method} {path}: the contract does not say a throttled invocation is answered {status} {code} "
+                 "with Retry-After" for method, path, operation in _operations(openapi)
+                 if not _documents(operation, status, code, retry_after=True)]
+    return problems
+
+
+def gateway_answer_problems(stack: Stack, openapi: Mapping[str, Any]) -> list[str]:
+    """Whatever the REST gateway answers on its own (its gateway responses) is in the product's
+    error shape and published by the contract on every route it can answer: the status
+    (configured, or the type's default), the error code, and Retry-After where it is sent."""
+    if not resources(stack, "aws_api_gateway_rest_api"):
+        return []
+    problems = []
+    responses = _gateway_responses(stack)
+    for response_type in sorted(set(GATEWAY_DEFAULT_STATUS) | {"DEFAULT_4XX"}):
+        if response_type not in responses:
+            problems.append(f"gateway responses: no {response_type} response; the gateway answers it in its own "
+                            'shape {"message": ...}')
+    for response_type, response in sorted(responses.items()):
+        error = _template_error(response)
+        if error is None:
+            problems.append(f"gateway response {response_type}: body is not the product's error shape")
+            continue
+        if response_type not in GATEWAY_DEFAULT_STATUS:
+            continue
+        status = response.get("status_code") or GATEWAY_DEFAULT_STATUS[response_type]
+        retry_after = "gatewayresponse.header.Retry-After" in (response.get("response_parameters") or {})
+        for method, path, operation in _operations(openapi):
+            if response_type in KEYED_ONLY and operation.get("security") == []:
+                continue
+            if not _documents(operation, status, error["code"], retry_after):
+                problems.append(f"{method} {path}: gateway response {response_type} answers {status} "
+                                f"{error['code']}{' with Retry-After' if retry_after else ''}, which the contract "
+                                "does not list")
+    return problems
+
+
+def authentication_problems(stack: Stack, openapi: Mapping[str, Any]) -> list[str]:
+    """Each route asks for exactly what the kind's document says: an API key (REST,
+    `api_key_required`) or a SigV4 signature (HTTP, AWS_IAM authorization), or nothing on
+    the public routes (OpenAPI `security: []`)."""
+    schemes = (openapi.get("components") or {}).get("securitySchemes") or {}
+    documented = {(m, p): {name for requirement in op.get("security", [{"?": []}]) for name in requirement}
+                  for m, p, op in _operations(openapi)}
+    problems = []
+    for (method, path), parts in sorted(rest_methods(stack).items()):
+        wanted = {n for n in documented.get((method, path), set()) if schemes.get(n, {}).get("in") == "header"
+                  and schemes[n].get("name", "").lower() == "x-api-key"}
+        if bool(parts["method"].get("api_key_required")) != bool(wanted) or wanted != documented.get((method, path)):
+            problems.append(f"{method} {path}: api_key_required {parts['method'].get('api_key_required')}; the "
+                            f"document asks for {sorted(documented.get((method, path), set())) or 'nothing'}")
+    for route in resources(stack, "aws_apigatewayv2_route").values():
+        if route["route_key"] == "$default":
+            continue
+        method, path = route["route_key"].split(" ", 1)
+        names = documented.get((method, path), {"<undocumented>"})
+        sigv4 = {n for n in names if schemes.get(n, {}).get("x-amazon-apigateway-authtype") == "awsSigv4"}
+        iam = route.get("authorization_type") == "AWS_IAM"
+        if iam != bool(sigv4) or (names and not sigv4):
+            problems.append(f"{method} {path}: authorization_type {route.get('authorization_type')}; the document "
+                            f"asks for {sorted(names) or 'nothing'}")
+    return problems
+
+
+def http_answer_problems(stack: Stack, openapi: Mapping[str, Any], sigv4_headers: Iterable[str],
+                         exposed_headers: Iterable[str]) -> list[str]:
+    """The HTTP kind serves its document: browsers may send the headers a SigV4 request
+    carries and read the headers the function sets (with CORS configured, API Gateway answers
+    preflights and sets the CORS headers itself, "Configuring CORS for an HTTP API"), a path
+    outside the contract reaches the function (`$default`) for its 404 in the error shape,
+    and the gateway's own answers (403 unsigned, 429 throttled, 500 failed invocation; their
+    `{"message"}` body cannot be customized) are in the document."""
+    apis = list(resources(stack, "aws_apigatewayv2_api").values())
+    if not apis:
+        return []
+    problems = []
+    cors = apis[0].get("cors_configuration") or {}
+    allowed = {h.lower() for h in cors.get("allow_headers") or []}
+    parameters = {p["name"].lower() for _m, _p, op in _operations(openapi) for p in op.get("parameters", [])
+                  if p["in"] == "header"}
+    for header in sorted({*sigv4_headers, "authorization", "content-type", *parameters} - allowed):
+        problems.append(f"HTTP API CORS: {header} is not an allowed header; browsers cannot send it")
+    exposed = {h.lower() for h in cors.get("expose_headers") or []}
+    declared = {h.lower() for _m, _p, op in _operations(openapi) for r in (op.get("responses") or {}).values()
+                for h in (r.get("headers") or {})}
+    for header in sorted({h.lower() for h in exposed_headers} | declared - exposed):
+        if header not in exposed:
+            problems.append(f"HTTP API CORS: {header} is not exposed; browsers cannot read it")
+    if not any(r["route_key"] == "$default" for r in resources(stack, "aws_apigatewayv2_route").values()):
+        problems.append('HTTP API: no $default route; a path outside the contract is answered 404 {"message": '
+                        '"Not Found"} by the gateway, not in the error shape')
+    message = {"$ref": "#/components/schemas/GatewayMessage"}
+    for method, path, operation in _operations(openapi):
+        needed = ["429", "500"] + ([] if operation.get("security") == [] else ["403"])
+        for status in needed:
+            schema = (((operation.get("responses") or {}).get(status) or {}).get("content") or {}).get(
+                "application/json", {}).get("schema") or {}
+            if message not in (schema.get("anyOf") or [schema]):
+                problems.append(f"{method} {path}: the HTTP API answers {status} "
+                                '{"message"} on its own; the document does not say so')
+    return problems
+
+
+# What each rule of the managed rule groups in the web ACL inspects and blocks (AWS WAF
+# developer guide, "AWS Managed Rules rule groups list": "Core rule set (CRS) managed rule
+# group", "Known bad inputs managed rule group", "Anonymous IP list managed rule group").
+# BODY_TEXT: the rule blocks ordinary text in a request body (markup, `../`, URLs, metadata
+# addresses, size), which items and job payloads may contain; every other rule refuses a
+# request feature, which the document must name (index into the document's x-waf-refusals).
+BODY_TEXT = -1
+MANAGED_RULE_REFUSALS: dict[str, dict[str, int]] = {
+    "AWSManagedRulesCommonRuleSet": {
+        "NoUserAgent_HEADER": 0, "UserAgent_BadBots_HEADER": 0,
+        "SizeRestrictions_QUERYSTRING": 1, "SizeRestrictions_Cookie_HEADER": 1, "SizeRestrictions_URIPATH": 1,
+        "SizeRestrictions_BODY": BODY_TEXT,
+        "CrossSiteScripting_COOKIE": 2, "CrossSiteScripting_QUERYARGUMENTS": 2, "CrossSiteScripting_URIPATH": 2,
+        "CrossSiteScripting_BODY": BODY_TEXT,
+        "EC2MetaDataSSRF_COOKIE": 3, "EC2MetaDataSSRF_URIPATH": 3, "EC2MetaDataSSRF_QUERYARGUMENTS": 3,
+        "GenericLFI_QUERYARGUMENTS": 3, "GenericLFI_URIPATH": 3, "GenericRFI_QUERYARGUMENTS": 3,
+        "GenericRFI_URIPATH": 3,
+        "EC2MetaDataSSRF_BODY": BODY_TEXT, "GenericLFI_BODY": BODY_TEXT, "GenericRFI_BODY": BODY_TEXT,
+        "RestrictedExtensions_URIPATH": 4, "RestrictedExtensions_QUERYARGUMENTS": 4,
+    },
+    # Exploit signatures (Log4j lookups, Java serialized objects) in any part, body included:
+    # refused, and named in the document.
+    "AWSManagedRulesKnownBadInputsRuleSet": {
+        "JavaDeserializationRCE_HEADER": 5, "JavaDeserializationRCE_BODY": 5, "JavaDeserializationRCE_URIPATH": 5,
+        "JavaDeserializationRCE_QUERYSTRING": 5, "Host_localhost_HEADER": 5, "PROPFIND_METHOD": 5,
+        "ExploitablePaths_URIPATH": 5, "Log4JRCE_HEADER": 5, "Log4JRCE_QUERYSTRING": 5, "Log4JRCE_BODY": 5,
+        "Log4JRCE_URIPATH": 5,
+    },
+    "AWSManagedRulesAnonymousIpList": {"AnonymousIPList": 6, "HostingProviderIPList": 6},
+}
+
+
+def _managed_refusal_problems(rule: Mapping[str, Any], known: Mapping[str, int], refusals: list[str],
+                              published: set[str]) -> list[str]:
+    """What the blocking rules of one managed group refuse, against the document."""
+    group = rule["statement"]["managed_rule_group_statement"]["name"]
+    problems = []
+    for name, refusal in sorted(known.items()):
+        if _managed_override(rule, group, name) != "block":
+            continue
+        if refusal == BODY_TEXT:
+            problems.append(f"web ACL rule {rule['name']}: {name} blocks text the contract accepts in request "
+                            "bodies (an item description with markup, ../ or a URL); override it to count")
+        elif refusals[refusal] not in published:
+            problems.append(f"web ACL rule {rule['name']}: {name} refuses {refusals[refusal]!r}, which the "
+                            "document's x-waf-refusals does not list")
+    return problems
+
+
+def waf_refusal_problems(stack: Stack, openapi: Mapping[str, Any], refusals: list[str]) -> list[str]:
+    """What the web ACL refuses is what the contract says it refuses: no managed rule blocks
+    ordinary text in a body the contract accepts (it must count), every request feature a
+    blocking managed rule refuses is listed in the document's x-waf-refusals, and the refusal
+    reaches clients as 403 request_refused in the error shape (API Gateway's WAF_FILTERED
+    gateway response, for blocks without a custom response: "Gateway response types").
+
+    `refusals`: the catalogue of refusable features (handlers/api/gateway_answers.WAF_REFUSALS),
+    which MANAGED_RULE_REFUSALS indexes."""
+    acl = _web_acl(stack)
+    if acl is None:
+        return []
+    problems = []
+    published = set(openapi.get("x-waf-refusals") or [])
+    for rule in acl.get("rule") or []:
+        statement = rule.get("statement", {}).get("managed_rule_group_statement")
+        if not statement:
+            continue
+        group = statement["name"]
+        known = MANAGED_RULE_REFUSALS.get(group)
+        if known is None:
+            problems.append(f"web ACL rule {rule['name']}: managed group {group} refuses requests the contract "
+                            "cannot name (no entry in MANAGED_RULE_REFUSALS)")
+            continue
+        if "count" not in (rule.get("override_action") or {}):
+            problems += _managed_refusal_problems(rule, known, refusals, published)
+    filtered = _gateway_responses(stack).get("WAF_FILTERED")
+    error = _template_error(filtered) if filtered else None
+    if error is None or error.get("code") != "request_refused":
+        problems.append("gateway responses: a managed-rule block is not answered 403 request_refused in the error "
+                        "shape (no WAF_FILTERED response)")
     return problems

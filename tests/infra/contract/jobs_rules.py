@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -24,7 +25,15 @@ STREAM_RETENTION_SECONDS = 24 * 3600
 # event source in Lambda"; Lambda API reference, OnFailure).
 EXECUTION_STATUS_CHANGE = "Step Functions Execution Status Change"
 UNFINISHED_STATUSES = {"FAILED", "TIMED_OUT", "ABORTED"}
-DIRECT_UPDATE = "arn:aws:states:::dynamodb:updateItem"
+DIRECT_UPDATE = "arn:<partition>:states:::dynamodb:updateItem"
+# The partition is the stack's aws_partition lookup (portability_rules), or literal in a
+# document built outside Terraform.
+_DIRECT_UPDATE = re.compile(
+    r"^arn:(aws[a-z-]*|\$\{data\.aws_partition\.[^}]+\.partition\}):states:::dynamodb:updateItem$")
+
+
+def is_direct_update(resource: str) -> bool:
+    return bool(_DIRECT_UPDATE.match(resource))
 
 
 # --- the workflow ------------------------------------------------------------------------
@@ -41,7 +50,7 @@ def _marks_failed(state: Mapping[str, Any], mark_failed_resources: set[str]) -> 
     if state["Resource"] in mark_failed_resources:
         return True
     values = state.get("Parameters", {}).get("ExpressionAttributeValues", {})
-    return state["Resource"] == DIRECT_UPDATE and {"S": "FAILED"} in values.values()
+    return is_direct_update(state["Resource"]) and {"S": "FAILED"} in values.values()
 
 
 def task_terminal_path_problems(definition: Mapping[str, Any], mark_failed_resources: set[str]) -> list[str]:
@@ -61,7 +70,7 @@ def task_terminal_path_problems(definition: Mapping[str, Any], mark_failed_resou
             continue
         if _marks_failed(state, mark_failed_resources):
             marking_next = [t for t in targets if _marks_failed(states[t], mark_failed_resources)]
-            if not marking_next and state["Resource"] != DIRECT_UPDATE:
+            if not marking_next and not is_direct_update(state["Resource"]):
                 problems.append(f"workflow state {name}: the last state that marks the job FAILED is a Lambda "
                                 "task; when it is throttled or fails, nothing marks the job (Catch to a direct "
                                 f"{DIRECT_UPDATE} task)")

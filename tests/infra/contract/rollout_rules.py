@@ -145,6 +145,29 @@ def environments_over_the_lambda_limit(stacks: Stacks) -> list[str]:
     return problems
 
 
+def snapstart_versions_never_pruned(stacks: Stacks) -> list[str]:
+    """Every function published with SnapStart has its old versions deleted by the rollout
+    (devtools/rollout.py, `prune`). Lambda keeps every published version until it is deleted,
+    and for Python each SnapStart version is billed for caching its snapshot for as long as
+    it exists, and for each restore (AWS Lambda developer guide, "Improving startup
+    performance with Lambda SnapStart", pricing): `publish` with CodeDeploy adds a version
+    on every code change, so without pruning the charge grows with every deploy."""
+    from devtools.rollout import pruned
+
+    names = {spec.name for spec in pruned()}
+    problems = []
+    for name, stack in _app_stacks(stacks):
+        prefix = f"serverless-app-{name.removesuffix('-app')}-"
+        for function in _resources(stack, "aws_lambda_function"):
+            if not function.get("snap_start"):
+                continue
+            short = str(function["function_name"]).removeprefix(prefix)
+            if short not in names:
+                problems.append(f"{name}: {function['function_name']} publishes SnapStart versions the rollout never "
+                                "deletes; their snapshot charges grow with every deploy")
+    return problems
+
+
 RULES = (aliases_not_handed_to_codedeploy, groups_without_their_rollback_alarms,
-         rollouts_ending_before_their_alarms_fire, environments_over_the_lambda_limit)
+         rollouts_ending_before_their_alarms_fire, environments_over_the_lambda_limit, snapstart_versions_never_pruned)
 
