@@ -41,7 +41,7 @@ redeploy-local:  ## apply the current code to the running `make up` (synth, Terr
 	$(PY) -m localmode.up redeploy
 
 watch:  ## hotswap handler edits into WORKSPACE=local (default) or dev: zips, new version, rollout; no deploy
-	$(PY) -m devtools.hotswap "$(or $(WORKSPACE),local)"
+	$(PY) -m delivery.hotswap "$(or $(WORKSPACE),local)"
 
 destroy-local:  ## destroy the local stacks in the running emulator, then stop `make up`
 	$(PY) -m localmode.up destroy
@@ -67,18 +67,18 @@ list: install  ## the stacks, as the cdktf CLI sees them
 # reports any non-zero code as "Error <code>" (CI runs the module directly for the code).
 plan: install  ## plan review of WORKSPACE=<ws>[,<ws>...] (local: against the running `make up`)
 	@test -n "$(WORKSPACE)" || { echo "usage: make plan WORKSPACE=<ws>[,<ws>...] (e.g. local, dev,staging)" >&2; exit 1; }
-	$(PY) -m devtools.plan_review "$(WORKSPACE)"
+	$(PY) -m delivery.plan_review "$(WORKSPACE)"
 
 # Safe rollouts: after the app layer is applied, CodeDeploy moves every function's `live` alias
 # to its newest version (canary/linear per workspace, pre-traffic hook, rollback on alarm).
 # Exit 0 shifted or nothing to do, 1 a deployment was rolled back, 2 it could not run.
 rollout: install  ## roll out new function versions of WORKSPACE=<ws> through CodeDeploy (local: the running `make up`)
 	@test -n "$(WORKSPACE)" || { echo "usage: make rollout WORKSPACE=<ws> (local, dev, staging or prod)" >&2; exit 1; }
-	$(PY) -m devtools.rollout "$(WORKSPACE)"
+	$(PY) -m delivery.rollout "$(WORKSPACE)"
 
 lint: install
 	$(PY) -m ruff check .
-	$(PY) -m mypy modules handlers devtools localmode main.py
+	$(PY) -m mypy modules handlers delivery devtools localmode main.py
 	scripts/lint-workflows
 	scripts/build-docs
 

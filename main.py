@@ -2,7 +2,7 @@
 
 Configuration is validated before anything is built, so a bad value leaves no output.
 The synth is skipped when its inputs (sources, lock files, configuration variables, tool
-versions; see `devtools.synth_cache`) are unchanged since the last synth into the same
+versions; see `delivery.synth_cache`) are unchanged since the last synth into the same
 output directory; `--force` (or `make clean`) synthesizes anyway.
 """
 
@@ -13,7 +13,7 @@ import os
 import sys
 import time
 
-from devtools import synth_cache
+from delivery import synth_cache
 from modules.bytecode import BUILD_VARIABLES
 from modules.config import ENVIRONMENT_VARIABLES, ConfigError, load_settings
 

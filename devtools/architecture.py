@@ -1,7 +1,7 @@
 """What the architecture diagram shows, read from a cdktf synth output.
 
 Everything comes from the synthesized stacks, not from the code that builds them: the
-stacks and their order from cdktf's `manifest.json` (through `devtools.stacks`), the main
+stacks and their order from cdktf's `manifest.json` (through `delivery.stacks`), the main
 resources of each stack from its `cdk.tf.json`, and the values that flow between stacks
 from the `terraform_remote_state` outputs a dependent stack reads. So the diagram follows
 the code without anyone editing it.
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from devtools.stacks import BOOTSTRAP, Stack, load_stacks
+from delivery.stacks import BOOTSTRAP, Stack, load_stacks
 
 # The resource types a reader needs to see the shape of the product, in the order they are
 # drawn within a stack. Everything else (policies, routes, aliases, ...) is detail.

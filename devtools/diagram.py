@@ -20,8 +20,8 @@ from collections import defaultdict
 from os.path import commonprefix
 from pathlib import Path
 
+from delivery.stacks import BOOTSTRAP, StackGraphError
 from devtools.architecture import Architecture, ArchitectureError, Layer, Read, read_architecture
-from devtools.stacks import BOOTSTRAP, StackGraphError
 
 ROOT = Path(__file__).resolve().parents[1]
 DIAGRAM_FILE = ROOT / "docs" / "architecture.mmd"

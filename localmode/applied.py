@@ -17,7 +17,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from devtools.stacks import Stack
+from delivery.stacks import Stack
 
 RECORD_SUFFIX = ".applied.json"
 

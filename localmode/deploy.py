@@ -5,7 +5,7 @@ nothing changed), then `terraform init` and `terraform apply -auto-approve -json
 exactly the synthesized stacks, with their own backends (the `bootstrap` state in a local file
 next to the output, every `local-*` state in the emulator's S3 with S3-native locking), so
 `terraform plan` afterwards shows no changes. Stacks run in the dependency order of cdktf's
-manifest (`devtools.stacks`), independent ones in parallel. `cdktf deploy` remains the way
+manifest (`delivery.stacks`), independent ones in parallel. `cdktf deploy` remains the way
 to deploy to AWS.
 
 What `bootstrap` gives the other stacks is its state bucket: they start as soon as Terraform
@@ -32,8 +32,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from devtools.stacks import BOOTSTRAP, Outcome, Stack, load_stacks, run_in_order
-from devtools.terraform import Event, Terraform, TerraformCancelled, TerraformError, Watchdog, kill_process_group
+from delivery.stacks import BOOTSTRAP, Outcome, Stack, load_stacks, run_in_order
+from delivery.terraform import Event, Terraform, TerraformCancelled, TerraformError, Watchdog, kill_process_group
 from localmode.applied import AppliedRecords, configuration_digest, skip_reason
 from localmode.progress import TICK_SECONDS, StackProgress, Ticker
 from modules.product_defaults import DEFAULT_REGION, EMULATOR_ACCESS_KEY_ID, EMULATOR_SECRET_ACCESS_KEY
@@ -191,7 +191,7 @@ class LocalDeployer:
         """`make rollout` for `local`: CodeDeploy moves every `live` alias whose function has a
         newer published version (through the pre-traffic hook); the exit code of the rollout
         (0 shifted or nothing to do, 1 rolled back)."""
-        from devtools.rollout import RolloutError, rollout
+        from delivery.rollout import RolloutError, rollout
         from modules.config import settings_for
 
         settings = settings_for(WORKSPACE, {**os.environ, "EMULATOR_ENDPOINT": self.endpoint})

@@ -274,7 +274,7 @@ TYPE_NEEDS: dict[str, TypeNeeds] = {
     "terraform_remote_state": TypeNeeds(()),  # state reads: the state statements
 }
 
-# Calls `python -m devtools.rollout` makes with the deploy role after the apply (aws_codedeploy_*).
+# Calls `python -m delivery.rollout` makes with the deploy role after the apply (aws_codedeploy_*).
 ROLLOUT_NEEDS: tuple[Need, ...] = (
     (("codedeploy:CreateDeployment", "codedeploy:GetDeployment", "codedeploy:ListDeployments"), "codedeploy"),
     (("codedeploy:GetDeploymentConfig",), "deployment_configs"),

@@ -8,7 +8,7 @@ the API function: `modules.rollout.rollback_alarm_names`), and the pre-traffic h
 CodeDeploy runs before any traffic moves. Terraform creates each function's `live` alias on
 the first version and then leaves it to CodeDeploy (modules/function.py ignores the alias's
 version and routing), so a plan after a rollout shows no changes; `make rollout`
-(devtools/rollout.py) starts the deployments after the app layer is applied.
+(delivery/rollout.py) starts the deployments after the app layer is applied.
 
 The alarms live in the observability layer, which is applied after this one: CodeDeploy
 reads their state only while a deployment runs (`make rollout`, after every layer), and

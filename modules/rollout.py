@@ -1,5 +1,5 @@
 """Names shared by the CodeDeploy resources (modules/codedeploy.py), the alarms they roll back
-on (modules/observability.py) and `make rollout` (devtools/rollout.py). No provider bindings
+on (modules/observability.py) and `make rollout` (delivery/rollout.py). No provider bindings
 here: the rollout command imports this module, and loading the bindings costs seconds."""
 
 from __future__ import annotations

@@ -87,12 +87,12 @@ LOG = "plan-review.log"  # what the step prints, as a workflow's log would hold 
 
 def review(synth_dir: Path, review_dir: Path, plugin_cache: Path, allow: str | None = None,
            workspace: str = "local", commit: str | None = None) -> tuple[int, str, dict[str, Any]]:
-    """`python -m devtools.plan_review <workspace> --no-synth`: exit code, Markdown, JSON
+    """`python -m delivery.plan_review <workspace> --no-synth`: exit code, Markdown, JSON
     (its output is kept in `review_dir/plan-review.log`)."""
     env = {key: value for key, value in os.environ.items() if key != "ALLOW_STATEFUL_CHANGES"}
     if allow is not None:
         env["ALLOW_STATEFUL_CHANGES"] = allow
-    proc = subprocess.run([sys.executable, "-m", "devtools.plan_review", workspace, "--no-synth",
+    proc = subprocess.run([sys.executable, "-m", "delivery.plan_review", workspace, "--no-synth",
                            "--synth-dir", str(synth_dir), "--review-dir", str(review_dir),
                            "--plugin-cache", str(plugin_cache), *(["--commit", commit] if commit else [])],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=1800, check=False)

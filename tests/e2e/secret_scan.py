@@ -10,8 +10,8 @@ from pathlib import Path
 
 import yaml
 
-from devtools.plan_review.secrets import sensitive_values
-from devtools.terraform import Terraform
+from delivery.plan_review.secrets import sensitive_values
+from delivery.terraform import Terraform
 
 ROOT = Path(__file__).resolve().parents[2]
 

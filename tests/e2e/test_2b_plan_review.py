@@ -1,4 +1,4 @@
-"""The plan review (`python -m devtools.plan_review`, what `make plan` runs) with real
+"""The plan review (`python -m delivery.plan_review`, what `make plan` runs) with real
 Terraform against the deployed `local` workspace: no changes right after deployment, then
 one changed copy of the synth output per case. Plans are never applied, so the deployment
 is left as it was for the e2e modules after this one (test_3 destroys it)."""
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from devtools.terraform import Terraform
+from delivery.terraform import Terraform
 from tests.e2e import plan_variants as pv
 from tests.e2e.secret_scan import leaks, plan_secrets, uploaded_files, uploaded_patterns
 

@@ -1,4 +1,4 @@
-"""Apply only what was reviewed (`python -m devtools.plan_review.apply`, what apply.yml runs),
+"""Apply only what was reviewed (`python -m delivery.plan_review.apply`, what apply.yml runs),
 with real Terraform against the deployed `local` workspace. To keep it short, the synth
 copies here hold one stack, `local-security` (the same gate runs per stack): a reviewed
 change of its key's description applies; an altered review, a review of another commit,
@@ -65,7 +65,7 @@ def reviewed(synth: Path, work: Path, plugin_cache: Path, commit: str = REVIEWED
 
 
 def deploy(synth: Path, artefact: Path, plugin_cache: Path, commit: str = REVIEWED) -> tuple[int, str]:
-    proc = subprocess.run([sys.executable, "-m", "devtools.plan_review.apply", "local", "--review",
+    proc = subprocess.run([sys.executable, "-m", "delivery.plan_review.apply", "local", "--review",
                            str(artefact / "local.json"), "--reviewed-commit", commit, "--synth-dir", str(synth)],
                           cwd=pv.ROOT, env={**os.environ, "TF_PLUGIN_CACHE_DIR": str(plugin_cache)},
                           capture_output=True, text=True, timeout=1800, check=False)

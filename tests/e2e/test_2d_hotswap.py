@@ -15,7 +15,7 @@ import threading
 import time
 from pathlib import Path
 
-from devtools import hotswap
+from delivery import hotswap
 from tests.e2e.conftest import LocalBackend
 from tests.e2e.test_2c_rollout import API, HEALTH_LOGIC, ROOT, WORKSPACE, _logger
 

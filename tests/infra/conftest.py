@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from delivery.terraform import Terraform, TerraformResult
 from devtools.checkov import CheckovReport, run_checkov
-from devtools.terraform import Terraform, TerraformResult
 from modules.config import load_settings
 from tests.infra.synthesized import Synthesized
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from modules.ci_permissions import ROLLOUT_NEEDS, TYPE_NEEDS
 
 ROOT = Path(__file__).resolve().parents[2]
-ROLLOUT_SOURCE = ROOT / "devtools" / "rollout.py"
+ROLLOUT_SOURCE = ROOT / "delivery" / "rollout.py"
 # client variable in the rollout -> IAM service prefix
 CLIENTS = {"lambda_client": "lambda", "codedeploy": "codedeploy"}
 _CALL = re.compile(r"\b(lambda_client|codedeploy)\.(?:get_paginator\(\"(\w+)\"\)|(\w+)\()")

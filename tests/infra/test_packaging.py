@@ -163,9 +163,9 @@ def test_the_packaging_step_builds_every_artifact_and_reports_the_layer_build(tm
 
 
 # What exists only to run or test the product locally: never in a function zip.
-FORBIDDEN_PATH_PARTS = frozenset({"localmode", "tests", "devtools", "modules", "bench", "conftest.py"})
+FORBIDDEN_PATH_PARTS = frozenset({"localmode", "tests", "delivery", "devtools", "modules", "bench", "conftest.py"})
 FORBIDDEN_CODE = re.compile(r"127\.0\.0\.1|localhost:\d|:4566\b|EMULATOR_(ENDPOINT|ACCESS_KEY|SECRET)|LOCAL_API_PORT"
-                            r"|^\s*(from|import)\s+(moto|localmode|tests|devtools|modules)\b", re.M)
+                            r"|^\s*(from|import)\s+(moto|localmode|tests|delivery|devtools|modules)\b", re.M)
 
 
 def harness_content(files: dict[str, bytes]) -> list[str]:

@@ -9,7 +9,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from devtools.stacks import Stack
+from delivery.stacks import Stack
 from localmode.applied import AppliedRecords, configuration_digest, skip_reason
 
 CONFIG = "a" * 64

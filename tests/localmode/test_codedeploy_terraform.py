@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from devtools.terraform import Terraform
+from delivery.terraform import Terraform
 from localmode.emulator import Emulator
 from tests.localmode.conftest import PREFIX, REGION, Deployment
 

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 import main
-from devtools import synth_cache
+from delivery import synth_cache
 from modules.config import ENVIRONMENT_VARIABLES
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -181,7 +181,7 @@ def test_a_no_op_run_of_the_real_main_loads_nothing_from_cdktf(tmp_path: Path) -
     outdir = tmp_path / "out"
     script = (
         "import os, sys, pathlib, json\n"
-        "from devtools import synth_cache\n"
+        "from delivery import synth_cache\n"
         "import main\n"
         "out = pathlib.Path(os.environ['CDKTF_OUTDIR']); out.mkdir()\n"
         "(out / 'manifest.json').write_text(json.dumps({'stacks': {}}))\n"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from devtools.terraform import Terraform, TerraformCancelled
+from delivery.terraform import Terraform, TerraformCancelled
 from localmode.progress import StackProgress
 
 pytestmark = pytest.mark.terraform

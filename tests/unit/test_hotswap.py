@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from devtools import hotswap
+from delivery import hotswap
 
 
 @pytest.mark.parametrize("workspace", ["staging", "prod"])

@@ -10,7 +10,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = "localmode"
 # Every package of the project's own code; a cycle may also run across them.
-PROJECT_PACKAGES = ("modules", "handlers", "devtools", "localmode")
+PROJECT_PACKAGES = ("modules", "handlers", "delivery", "devtools", "localmode")
 
 
 def module_name(path: Path, root: Path) -> str:
@@ -105,3 +105,23 @@ def test_a_graph_without_a_cycle_passes(tmp_path: Path) -> None:
 
     assert find_cycle(import_graph(tmp_path)) is None
     assert import_graph(tmp_path)["localmode.emulator"] == {"localmode.runtime"}
+
+
+def reachable(graph: Mapping[str, set[str]], start: set[str]) -> set[str]:
+    seen: set[str] = set()
+    todo = list(start)
+    while todo:
+        module = todo.pop()
+        if module not in seen:
+            seen.add(module)
+            todo.extend(graph.get(module, ()))
+    return seen
+
+
+def test_main_depends_on_nothing_that_only_developers_run() -> None:
+    # The synth (main.py) and everything it imports, however indirectly, are product or delivery code.
+    graph = import_graph(REPO_ROOT, *PROJECT_PACKAGES)
+    direct = imports_of((REPO_ROOT / "main.py").read_text(), "main", False, set(graph))
+    used = reachable(graph, direct)
+    assert "delivery.synth_cache" in used and "modules.app_builder" in used
+    assert sorted(m for m in used if m.split(".")[0] in ("devtools", "localmode")) == []

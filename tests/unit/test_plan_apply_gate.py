@@ -1,4 +1,4 @@
-"""The deploy's gate (devtools.plan_review.compare / apply.check_review) on small reviews:
+"""The deploy's gate (delivery.plan_review.compare / apply.check_review) on small reviews:
 a fresh plan equal to the review passes; every kind of difference is refused, named."""
 
 from __future__ import annotations
@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from devtools.plan_review.apply import Refused, check_review
-from devtools.plan_review.compare import differences
-from devtools.plan_review.model import AttributeChange, ResourceChange, StackReview, WorkspaceReview
+from delivery.plan_review.apply import Refused, check_review
+from delivery.plan_review.compare import differences
+from delivery.plan_review.model import AttributeChange, ResourceChange, StackReview, WorkspaceReview
 
 MEMORY = ResourceChange("aws_lambda_function.digest", "aws_lambda_function", "change", "local-app/app/digest/function",
                         (AttributeChange("memory_size", "512", "1024"),))

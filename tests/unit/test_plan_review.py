@@ -1,4 +1,4 @@
-"""The plan review's summarizer and renderer (`devtools/plan_review/`) on `terraform show
+"""The plan review's summarizer and renderer (`delivery/plan_review/`) on `terraform show
 -json` documents: hand-trimmed ones (`fixtures/plans/trimmed.*`) and ones recorded from
 real plans of the `local` workspace in the emulator (`fixtures/plans/*.json.gz`, see
 `fixtures/plans/record.py`)."""
@@ -13,19 +13,19 @@ from typing import Any
 
 import pytest
 
-from devtools.plan_review.comment import comment
-from devtools.plan_review.model import (
+from delivery.plan_review.comment import comment
+from delivery.plan_review.model import (
     AttributeChange,
     ResourceChange,
     StackReview,
     WorkspaceReview,
     review_from_json,
 )
-from devtools.plan_review.render import GITHUB_COMMENT_LIMIT, render
-from devtools.plan_review.runner import plan_stacks, synth_hash
-from devtools.plan_review.stateful import STATEFUL_TYPES
-from devtools.plan_review.summary import kind_of, summarize
-from devtools.stacks import Stack
+from delivery.plan_review.render import GITHUB_COMMENT_LIMIT, render
+from delivery.plan_review.runner import plan_stacks, synth_hash
+from delivery.plan_review.stateful import STATEFUL_TYPES
+from delivery.plan_review.summary import kind_of, summarize
+from delivery.stacks import Stack
 
 PLANS = Path(__file__).parent / "fixtures" / "plans"
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from devtools.terraform import Terraform, TerraformError, provider_mirror
+from delivery.terraform import Terraform, TerraformError, provider_mirror
 
 
 def fake_mirror(root: Path) -> Path:

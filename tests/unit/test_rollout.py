@@ -1,4 +1,4 @@
-"""`make rollout` (devtools/rollout.py) against fake Lambda and CodeDeploy clients: which
+"""`make rollout` (delivery/rollout.py) against fake Lambda and CodeDeploy clients: which
 functions get a deployment, the AppSpec, following a running deployment, progress lines, the
 summary and exit codes. The emulator-backed run is in tests/e2e/test_2c_rollout.py."""
 
@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from devtools import rollout as cmd
+from delivery import rollout as cmd
 from modules.catalog import rolled_out
 from modules.config import settings_for
 

@@ -1,4 +1,4 @@
-"""devtools.stacks: the dependency order of synthesized stacks and the bounded runner."""
+"""delivery.stacks: the dependency order of synthesized stacks and the bounded runner."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from devtools.stacks import Stack, StackGraphError, load_stacks, run_in_order
+from delivery.stacks import Stack, StackGraphError, load_stacks, run_in_order
 
 
 def write_manifest(outdir: Path, dependencies: dict[str, list[str]]) -> Path:

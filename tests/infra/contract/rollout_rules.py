@@ -147,12 +147,12 @@ def environments_over_the_lambda_limit(stacks: Stacks) -> list[str]:
 
 def snapstart_versions_never_pruned(stacks: Stacks) -> list[str]:
     """Every function published with SnapStart has its old versions deleted by the rollout
-    (devtools/rollout.py, `prune`). Lambda keeps every published version until it is deleted,
+    (delivery/rollout.py, `prune`). Lambda keeps every published version until it is deleted,
     and for Python each SnapStart version is billed for caching its snapshot for as long as
     it exists, and for each restore (AWS Lambda developer guide, "Improving startup
     performance with Lambda SnapStart", pricing): `publish` with CodeDeploy adds a version
     on every code change, so without pruning the charge grows with every deploy."""
-    from devtools.rollout import pruned
+    from delivery.rollout import pruned
 
     names = {spec.name for spec in pruned()}
     problems = []

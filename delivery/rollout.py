@@ -299,7 +299,7 @@ def rollout(settings: WorkspaceSettings, log: Callable[[str], None], poll_second
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m devtools.rollout", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m delivery.rollout", description=__doc__.split("\n")[0])
     parser.add_argument("workspace", help="local, dev, staging or prod")
     parser.add_argument("--poll", type=float, default=None, help="seconds between status reads")
     args = parser.parse_args(argv)

@@ -1,4 +1,4 @@
-"""Does a fresh plan do what the review showed? The deploy's gate (devtools.plan_review.apply).
+"""Does a fresh plan do what the review showed? The deploy's gate (delivery.plan_review.apply).
 
 Compared per stack: every resource change by address, action and changed attributes with
 their displayed values. Sensitive values are displayed as `(sensitive)` in both (the
@@ -8,7 +8,7 @@ synthesized configuration, which the deploy checks first (`synth_hash`).
 
 from __future__ import annotations
 
-from devtools.plan_review.model import ResourceChange, StackReview
+from delivery.plan_review.model import ResourceChange, StackReview
 
 Key = tuple[str, str, tuple[tuple[str, str, str, bool], ...]]
 SHOWN = 5  # differences named in a refusal; the rest are counted

@@ -2,7 +2,7 @@
 GitHub's comment limit: each workspace gets an equal share of the budget, and its own
 renderer shortens its details first, never its summary table or banner.
 
-`python -m devtools.plan_review.comment plan-review/dev.json plan-review/prod.json > comment.md`
+`python -m delivery.plan_review.comment plan-review/dev.json plan-review/prod.json > comment.md`
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import json
 import sys
 from pathlib import Path
 
-from devtools.plan_review.model import review_from_json
-from devtools.plan_review.render import BUDGET, render
+from delivery.plan_review.model import review_from_json
+from delivery.plan_review.render import BUDGET, render
 
 MARKER = "<!-- plan-review -->"
 
@@ -25,7 +25,7 @@ def comment(paths: list[Path], footer: str = "") -> str:
 
 def main(argv: list[str]) -> int:
     if not argv:
-        print("usage: python -m devtools.plan_review.comment <ws>.json [...]", file=sys.stderr)
+        print("usage: python -m delivery.plan_review.comment <ws>.json [...]", file=sys.stderr)
         return 1
     sys.stdout.write(comment([Path(p) for p in argv]))
     return 0

@@ -17,18 +17,18 @@ import sys
 import time
 from pathlib import Path
 
-from devtools.plan_review.model import EXIT_BLOCKED, EXIT_CHANGES, EXIT_ERROR, WorkspaceReview
-from devtools.plan_review.render import EXIT_MEANING, render
-from devtools.plan_review.runner import StackPlanner, plan_stacks, synth_hash
-from devtools.plan_review.stateful import parse_allow
-from devtools.stacks import StackGraphError, load_stacks
-from devtools.terraform import Terraform, TerraformError
+from delivery.plan_review.model import EXIT_BLOCKED, EXIT_CHANGES, EXIT_ERROR, WorkspaceReview
+from delivery.plan_review.render import EXIT_MEANING, render
+from delivery.plan_review.runner import StackPlanner, plan_stacks, synth_hash
+from delivery.plan_review.stateful import parse_allow
+from delivery.stacks import StackGraphError, load_stacks
+from delivery.terraform import Terraform, TerraformError
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m devtools.plan_review", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m delivery.plan_review", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("workspaces", help="comma-separated workspaces, e.g. dev,staging or local")
     parser.add_argument("--review-dir", type=Path, default=ROOT / "plan-review")

@@ -15,10 +15,10 @@ import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from devtools.plan_review.model import StackReview
-from devtools.plan_review.summary import summarize
-from devtools.stacks import Stack, run_in_order
-from devtools.terraform import Terraform
+from delivery.plan_review.model import StackReview
+from delivery.plan_review.summary import summarize
+from delivery.stacks import Stack, run_in_order
+from delivery.terraform import Terraform
 
 PLAN_TIMEOUT_SECONDS = 1800
 _SKIPPED = {".terraform", ".terraform.lock.hcl"}

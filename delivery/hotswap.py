@@ -4,7 +4,7 @@ Watches `handlers/`; on a change it rebuilds every function zip with the synth's
 (`modules.packaging`: same bytes as a synth would upload) and, for each function whose zip
 changed, uploads it to the workspace's code bucket under the same content-addressed key,
 updates the function's code, publishes a version and moves `live` through the same CodeDeploy
-rollout as a deploy (`devtools.rollout`: pre-traffic hook, rollback). The hook has no
+rollout as a deploy (`delivery.rollout`: pre-traffic hook, rollback). The hook has no
 deployment group: Terraform moves its alias, so a changed hook gets its alias moved here.
 
 Terraform's state then differs for those functions (their S3 key and code hash): the next
@@ -12,8 +12,8 @@ deploy (`make redeploy-local`, `cdktf deploy`) reconciles it as an in-place upda
 function, never a replacement. Staging and prod are refused: their code changes only through
 the reviewed pipeline.
 
-    python -m devtools.hotswap local            # watch until Ctrl-C
-    python -m devtools.hotswap dev --once       # one pass: push what differs from the deployed code
+    python -m delivery.hotswap local            # watch until Ctrl-C
+    python -m delivery.hotswap dev --once       # one pass: push what differs from the deployed code
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from devtools import rollout
+from delivery import rollout
 from handlers.shared.constants import LIVE_ALIAS
 from modules.bytecode import compiler_for
 from modules.catalog import FUNCTIONS, FunctionSpec
@@ -168,7 +168,7 @@ def watch(settings: WorkspaceSettings, log: Callable[[str], None], source_root: 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m devtools.hotswap", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m delivery.hotswap", description=__doc__.split("\n")[0])
     parser.add_argument("workspace", help=f"one of {', '.join(HOTSWAP_WORKSPACES)}")
     parser.add_argument("--once", action="store_true", help="push what differs once, then exit")
     args = parser.parse_args(argv)

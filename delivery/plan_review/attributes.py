@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from devtools.plan_review.model import AttributeChange
+from delivery.plan_review.model import AttributeChange
 
 SENSITIVE = "(sensitive)"
 UNKNOWN = "(known after apply)"

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from devtools.plan_review.model import KINDS, AttributeChange, ResourceChange, StackReview, WorkspaceReview
-from devtools.plan_review.stateful import STATEFUL_TYPES
+from delivery.plan_review.model import KINDS, AttributeChange, ResourceChange, StackReview, WorkspaceReview
+from delivery.plan_review.stateful import STATEFUL_TYPES
 
 GITHUB_COMMENT_LIMIT = 65_536
 BUDGET = GITHUB_COMMENT_LIMIT - 1_536  # room for the sticky comment's marker and header

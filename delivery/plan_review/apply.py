@@ -1,10 +1,10 @@
 """Apply one workspace after its review (`apply.yml`), or refuse: apply only what was reviewed.
 
-`python -m devtools.plan_review.apply <ws> --review <ws>.json --reviewed-commit <sha> --synth-dir <synth>`
+`python -m delivery.plan_review.apply <ws> --review <ws>.json --reviewed-commit <sha> --synth-dir <synth>`
 (`--print-hash`: only the hash of the synthesized stacks)
 
 No plan file is ever taken from outside: the deploy plans again, with the deploy role, and
-applies that fresh plan only when it does what the review showed (devtools.plan_review.compare).
+applies that fresh plan only when it does what the review showed (delivery.plan_review.compare).
 The review is a comparison baseline whose origin apply.yml establishes (a plan.yml run of
 this repository on the merged pull request's head commit); here it must also name that
 commit, carry no saved plans, be of exactly these synthesized stacks, and be complete and
@@ -23,11 +23,11 @@ import sys
 import tempfile
 from pathlib import Path
 
-from devtools.plan_review.compare import differences
-from devtools.plan_review.model import EXIT_BLOCKED, EXIT_ERROR, StackReview, WorkspaceReview, review_from_json
-from devtools.plan_review.runner import StackPlanner, synth_hash
-from devtools.stacks import Stack, load_stacks
-from devtools.terraform import Terraform
+from delivery.plan_review.compare import differences
+from delivery.plan_review.model import EXIT_BLOCKED, EXIT_ERROR, StackReview, WorkspaceReview, review_from_json
+from delivery.plan_review.runner import StackPlanner, synth_hash
+from delivery.stacks import Stack, load_stacks
+from delivery.terraform import Terraform
 
 WHAT_TO_DO = ("re-run the plan workflow on an up-to-date pull request and merge what it shows "
               "(or look for drift or another deploy since the review)")
@@ -94,7 +94,7 @@ def apply_reviewed(workspace: str, review_path: Path, reviewed_commit: str, synt
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m devtools.plan_review.apply", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m delivery.plan_review.apply", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("workspace")
     parser.add_argument("--review", type=Path, help="the reviewed <workspace>.json")

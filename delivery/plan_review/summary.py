@@ -12,10 +12,10 @@ import dataclasses
 from collections.abc import Iterable
 from typing import Any
 
-from devtools.plan_review.attributes import attribute_changes, format_path
-from devtools.plan_review.model import KINDS, AttributeChange, Drift, ResourceChange, StackReview
-from devtools.plan_review.secrets import redact, sensitive_values
-from devtools.plan_review.stateful import is_allowed, is_stateful
+from delivery.plan_review.attributes import attribute_changes, format_path
+from delivery.plan_review.model import KINDS, AttributeChange, Drift, ResourceChange, StackReview
+from delivery.plan_review.secrets import redact, sensitive_values
+from delivery.plan_review.stateful import is_allowed, is_stateful
 
 _KIND_OF_ACTIONS = {
     ("no-op",): "unchanged",
