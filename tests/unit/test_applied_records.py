@@ -1,4 +1,5 @@
-"""`make redeploy-local` skips a stack only when neither it nor its upstream outputs changed."""
+"""`make redeploy-local` skips a stack only when neither it nor its upstream outputs changed (moto in
+process, so this lives with the unit tests, before any local-mode emulator starts)."""
 
 from __future__ import annotations
 
