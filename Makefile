@@ -14,7 +14,7 @@ RUNTIME_CATEGORIES := packages runtime dev-packages
 
 export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: install up down redeploy-local watch destroy-local synth config config-docs list plan rollout test unit lint docs e2e bench bench-local clean
+.PHONY: install up down clean-local redeploy-local watch destroy-local synth config config-docs list plan rollout test unit lint docs e2e bench bench-local clean
 
 install: .venv/.synced tools/checkov/.venv/.synced node_modules/.synced
 
@@ -31,11 +31,14 @@ node_modules/.synced: package-lock.json
 	npm ci --no-audit --no-fund
 	touch $@
 
-up: install  ## local mode: synth of `local` (cached), emulator, Terraform on its stacks, API on localhost
-	$(PY) -m localmode.up
+up: install  ## local mode: synth of `local` (cached), emulator, the saved deployment restored or Terraform on its stacks, API on localhost (FRESH=1: deploy from nothing)
+	$(PY) -m localmode.up $(if $(FRESH),--fresh)
 
-down:  ## stop `make up` (emulator and API) without destroying: the emulator's state is discarded
+down:  ## stop `make up` (emulator and API) without destroying: the deployment is saved for the next `make up`
 	$(PY) -m localmode.up down
+
+clean-local:  ## forget the deployment `make down` saved: the next `make up` deploys from nothing
+	$(PY) -m localmode.up clean
 
 redeploy-local:  ## apply the current code to the running `make up` (synth, Terraform on the changed stacks, rollout)
 	$(PY) -m localmode.up redeploy

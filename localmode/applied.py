@@ -59,18 +59,30 @@ class AppliedRecords:
         record: dict[str, str] = json.loads(body)
         return record
 
-    def outputs_digest(self, stack: Stack) -> str:
-        """SHA-256 of the outputs in the stack's state, as its dependents read them ("" before
-        its first apply)."""
+    def state(self, stack: Stack) -> dict[str, Any]:
+        """The stack's Terraform state ({} before its first apply, or for local state)."""
         backend = backend_of(stack)
         if backend is None:
-            return ""
+            return {}
         try:
             body = self.s3.get_object(Bucket=backend[0], Key=backend[1])["Body"].read()
         except self.s3.exceptions.NoSuchKey:
+            return {}
+        state: dict[str, Any] = json.loads(body)
+        return state
+
+    def outputs_digest(self, stack: Stack) -> str:
+        """SHA-256 of the outputs in the stack's state, as its dependents read them ("" before
+        its first apply)."""
+        state = self.state(stack)
+        if not state:
             return ""
-        outputs = json.loads(body).get("outputs", {})
+        outputs = state.get("outputs", {})
         return hashlib.sha256(json.dumps(outputs, sort_keys=True).encode()).hexdigest()
+
+    def has_resources(self, stack: Stack) -> bool:
+        """Whether the stack's state holds any resource (False once destroyed or before an apply)."""
+        return bool(self.state(stack).get("resources"))
 
     def put(self, stack: Stack, configuration: str) -> None:
         backend = backend_of(stack)

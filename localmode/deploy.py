@@ -253,9 +253,9 @@ class LocalDeployer:
     def _forget_bootstrap_state(self, bootstrap: Stack) -> None:
         # Local mode deploys into a fresh emulator: a `bootstrap` state file left by an
         # earlier run describes resources that no longer exist.
-        path = _stack_json(bootstrap).get("terraform", {}).get("backend", {}).get("local", {}).get("path")
-        if path:
-            (bootstrap.directory / path).resolve().unlink(missing_ok=True)
+        path = bootstrap_state_file(bootstrap)
+        if path is not None:
+            path.unlink(missing_ok=True)
 
     def _raise_for(self, outcomes: Mapping[str, Outcome[Any]], stacks: list[Stack]) -> None:
         if self.cancelled.is_set():
@@ -342,6 +342,12 @@ class _BootstrapFirst:
             self.rest.result()
         except BaseException as err:  # recorded like any stack failure
             outcomes[BOOTSTRAP] = Outcome(outcomes[BOOTSTRAP].stack, error=err)
+
+
+def bootstrap_state_file(bootstrap: Stack) -> Path | None:
+    """Where `bootstrap` keeps its local state (None when its backend is not local)."""
+    path = _stack_json(bootstrap).get("terraform", {}).get("backend", {}).get("local", {}).get("path")
+    return (bootstrap.directory / path).resolve() if path else None
 
 
 def _stack_json(stack: Stack) -> dict[str, dict[str, dict[str, dict[str, str]]]]:

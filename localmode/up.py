@@ -7,11 +7,13 @@ Terraform directly (progress as it goes), serves the API on 127.0.0.1 (LOCAL_API
 8080) and prints the URL, the API key and example curl commands.
 
 Ctrl-C or SIGTERM stop it in every phase (synth, deploy, serving) and leave no process or port
-behind; `make down` (``python -m localmode.up down``) does the same from another shell. The
-emulator's state is discarded when it stops; `make destroy-local` (``... destroy``) destroys the
-local stacks first; `make redeploy-local` (``... redeploy``) applies changed code to the running
-emulator and rolls it out through CodeDeploy. When a stack fails, the emulator keeps running for
-inspection until Ctrl-C.
+behind; `make down` (``python -m localmode.up down``) does the same from another shell. Stopping a
+served deployment saves it, and the next start with the same synthesized stacks restores it instead
+of deploying (:mod:`localmode.warm_start`; ``--fresh``, `make up FRESH=1`, deploys from nothing and
+`make clean-local`, ``... clean``, removes the saved deployment). `make destroy-local`
+(``... destroy``) destroys the local stacks, then stops; `make redeploy-local` (``... redeploy``)
+applies changed code to the running emulator and rolls it out through CodeDeploy. When a stack
+fails, the emulator keeps running for inspection until Ctrl-C.
 """
 
 from __future__ import annotations
@@ -33,13 +35,15 @@ from localmode.startup import DEFAULT_LOCAL_API_PORT
 
 if TYPE_CHECKING:
     from localmode.deploy import LocalDeployer
+    from localmode.warm_start import WarmStart
 
 ROOT = Path(__file__).resolve().parent.parent
 # The running instance's files and the local synth; LOCAL_STATE_DIR moves them (tests).
 STATE_DIR = Path(os.environ.get("LOCAL_STATE_DIR") or ROOT / ".local")
 PID_FILE = STATE_DIR / "up.pid"
 API_FILE = STATE_DIR / "api.json"  # URL and key of the running API, for scripts (bench/load_local.py)
-STOP_TIMEOUT_SECONDS = 15
+SNAPSHOT_DIR = STATE_DIR / "snapshot"  # the deployment saved at the last stop (localmode.warm_start)
+STOP_TIMEOUT_SECONDS = 30  # saving the deployment included
 EXIT_BAD_INPUT, EXIT_FAILED, EXIT_STOPPED = 2, 1, 130
 
 
@@ -131,7 +135,8 @@ def banner(url: str, api_key: str) -> str:
         "-d '{\"name\": \"first item\"}'",
         f"  curl -s {url}/items -H 'x-api-key: {api_key}'",
         "",
-        "Ctrl-C (or `make down` in another shell) stops the emulator and the API; its state is discarded.",
+        "Ctrl-C (or `make down` in another shell) stops the emulator and the API and saves the deployment:",
+        "the next `make up` restores it (`make up FRESH=1` starts empty).",
     ])
 
 
@@ -139,8 +144,10 @@ def say(line: str) -> None:
     print(line, flush=True)
 
 
-def serve(settings: LocalSettings, stopped: threading.Event, log: Callable[[str], None] = say) -> int:
-    """Synth, emulator, deploy, API; then wait for `stopped`. The exit code."""
+def serve(settings: LocalSettings, stopped: threading.Event, log: Callable[[str], None] = say,
+          fresh: bool = False) -> int:
+    """Synth, emulator, the saved deployment restored or a deploy, API; then wait for `stopped`
+    and save the deployment. The exit code."""
     from localmode import runtime
     from localmode.deploy import DeployCancelled, DeployError, LocalDeployer
     from localmode.emulator import Emulator
@@ -150,11 +157,16 @@ def serve(settings: LocalSettings, stopped: threading.Event, log: Callable[[str]
     deployer = LocalDeployer(settings.endpoint, STATE_DIR / "cdktf.out", log=log, cancelled=stopped)
     try:
         deployer.synth()
+        warm = warm_start(deployer)
         with Emulator(settings.host, settings.port) as emulator:
             log(f"AWS emulator on {emulator.endpoint}")
             try:
-                deployer.apply()
-                deployer.roll_out()
+                if fresh:
+                    log("warm start: FRESH=1, the saved deployment is discarded; deploying")
+                if fresh or not warm.restore(log):
+                    warm.discard()
+                    deployer.apply()
+                    deployer.roll_out()
                 api = runtime.start(emulator.endpoint, api_port=settings.api_port)
             except DeployCancelled:
                 raise
@@ -171,6 +183,7 @@ def serve(settings: LocalSettings, stopped: threading.Event, log: Callable[[str]
             finally:
                 api.stop()
                 API_FILE.unlink(missing_ok=True)
+                save_deployment(warm, deployer, log)
     except DeployCancelled:
         log("stopped before local mode was up")
         return EXIT_STOPPED
@@ -182,9 +195,31 @@ def serve(settings: LocalSettings, stopped: threading.Event, log: Callable[[str]
     return 0
 
 
+def warm_start(deployer: LocalDeployer) -> WarmStart:
+    """The saved deployment of the stacks `deployer` has synthesized."""
+    from delivery.stacks import BOOTSTRAP
+    from localmode.deploy import bootstrap_state_file
+    from localmode.warm_start import WarmStart
+
+    stacks = deployer.stacks()
+    bootstrap = next((stack for stack in stacks if stack.name == BOOTSTRAP), None)
+    return WarmStart(SNAPSHOT_DIR, stacks, bootstrap_state_file(bootstrap) if bootstrap else None)
+
+
+def save_deployment(warm: WarmStart, deployer: LocalDeployer, log: Callable[[str], None]) -> None:
+    """Save the served deployment for the next start; a failure costs the warm start, not the stop."""
+    try:
+        warm.save(deployer.records, log)
+    except Exception as err:  # the stop goes on: the next `make up` deploys
+        warm.discard()
+        log(f"warm start: deployment not saved ({type(err).__name__}: {err}); the next `make up` deploys")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m localmode.up", description=__doc__.split("\n")[0])
     parser.add_argument("--api-port", help=f"API port (default LOCAL_API_PORT or {DEFAULT_LOCAL_API_PORT})")
+    parser.add_argument("--fresh", action="store_true",
+                        help="deploy from nothing instead of restoring the deployment saved at the last stop")
     args = parser.parse_args(argv)
     from localmode.startup import stop_event_on_signals
 
@@ -197,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
     STATE_DIR.mkdir(parents=True, exist_ok=True)
     PID_FILE.write_text(str(os.getpid()))
     try:
-        code = serve(settings, stopped)
+        code = serve(settings, stopped, fresh=args.fresh)
     finally:
         PID_FILE.unlink(missing_ok=True)
     say("stopped: emulator and API are down, ports freed")
@@ -226,7 +261,7 @@ def stop_running(pid: int, timeout: float = STOP_TIMEOUT_SECONDS) -> bool:
 
 
 def down() -> int:
-    """Stop the running local mode without destroying (the emulator's state is discarded)."""
+    """Stop the running local mode without destroying (it saves its deployment for the next start)."""
     pid = running_pid()
     if pid is None:
         say("local mode is not running")
@@ -285,7 +320,23 @@ def redeploy() -> int:
     return _on_running("redeploy into", work)
 
 
-COMMANDS: dict[str, Callable[[], int]] = {"down": down, "destroy": destroy, "redeploy": redeploy}
+def clean() -> int:
+    """Remove the deployment saved at the last stop: the next `make up` deploys from nothing."""
+    pid = running_pid()
+    if pid is not None:
+        print(f"error: local mode is running (pid {pid}) and saves its deployment when it stops: "
+              "`make down` first, or start it again with `make up FRESH=1`", file=sys.stderr)
+        return EXIT_FAILED
+    import shutil
+
+    existed = SNAPSHOT_DIR.exists()
+    shutil.rmtree(SNAPSHOT_DIR, ignore_errors=True)
+    say("removed the saved local deployment: the next `make up` deploys from nothing" if existed
+        else "no saved local deployment: the next `make up` deploys from nothing")
+    return 0
+
+
+COMMANDS: dict[str, Callable[[], int]] = {"down": down, "destroy": destroy, "redeploy": redeploy, "clean": clean}
 
 if __name__ == "__main__":
     command = COMMANDS.get(sys.argv[1]) if sys.argv[1:2] else None

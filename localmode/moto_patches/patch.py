@@ -20,8 +20,9 @@ from typing import Any, Literal
 MOTO_VERSION = "5.2.5"  # the moto every patch was written against (Pipfile pins it)
 
 # wraps: moto's attribute is replaced by a function that calls it; replaces: by one that does not;
-# adds: an operation moto lacks (the attribute must not exist); overrides: a subclass redefines it.
-Kind = Literal["wraps", "replaces", "adds", "overrides"]
+# adds: an operation moto lacks (the attribute must not exist); overrides: a subclass redefines it;
+# reads: an internal attribute read, not changed (it must exist; it has no signature to compare).
+Kind = Literal["wraps", "replaces", "adds", "overrides", "reads"]
 
 
 _ORIGINAL = "__moto_original__"  # set on an applied patch's function: what moto had there (None: nothing)
@@ -59,6 +60,8 @@ class Patch:
                 if moto_own is not None else []
         if moto_own is None:
             return [f"{where}: moto has no {self.attribute} any more"]
+        if self.kind == "reads":
+            return []
         try:
             found = str(inspect.signature(moto_own))
         except (TypeError, ValueError) as err:
@@ -77,8 +80,8 @@ class PatchSet:
     def apply(self, patch: Patch, value: Callable[..., Any]) -> Any:
         """Set ``patch.owner.attribute`` to ``value``; return what was there (None for "adds").
         :class:`MotoChanged` when moto no longer has the shape the patch was written against."""
-        if patch.kind == "overrides":
-            raise ValueError(f"{patch.name} is a subclass override: nothing to apply")
+        if patch.kind in ("overrides", "reads"):
+            raise ValueError(f"{patch.name} {patch.kind} moto's attribute: nothing to apply")
         problems = patch.problems()
         if problems:
             raise MotoChanged("; ".join(problems))

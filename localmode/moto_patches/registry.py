@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from localmode.moto_patches import codedeploy, lambda_, server, stepfunctions
+from localmode.moto_patches import codedeploy, lambda_, server, snapshot, stepfunctions
 from localmode.moto_patches.patch import MOTO_VERSION, Patch
 
-REGISTRY: dict[str, Patch] = {patch.name: patch for module in (lambda_, codedeploy, stepfunctions, server)
+REGISTRY: dict[str, Patch] = {patch.name: patch
+                              for module in (lambda_, codedeploy, stepfunctions, server, snapshot)
                               for patch in module.PATCHES}
 
 

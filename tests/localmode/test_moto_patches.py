@@ -158,3 +158,14 @@ def test_the_docs_list_every_patch() -> None:
 
 def test_the_registry_names_each_patch_once() -> None:
     assert len({(patch.symbol, patch.kind) for patch in REGISTRY.values()}) == len(REGISTRY) > 20
+
+
+def test_an_internal_read_that_moto_no_longer_has_fails_naming_it() -> None:
+    present = Patch("snapshot.backends_in_use", Original, "invoke", "reads", None, "why")
+    gone = Patch("snapshot.backends_in_use", Upgraded, "invoke", "reads", None, "why")
+
+    assert present.problems() == []
+    [problem] = gone.problems()
+    assert "'snapshot.backends_in_use'" in problem and "has no invoke any more" in problem
+    with pytest.raises(ValueError, match="nothing to apply"):
+        PatchSet().apply(present, lambda self: None)

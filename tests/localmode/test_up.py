@@ -3,6 +3,8 @@ once with one line, before any work; SIGTERM stops it in every phase and leaves 
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import signal
 import socket
@@ -12,7 +14,9 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import boto3
 import pytest
 
 from localmode import up
@@ -176,12 +180,17 @@ def test_sigterm_during_the_deploy_kills_terraform_and_frees_both_ports(tmp_path
 # `make up` with its deploy stubbed out (the e2e deploys for real): the emulator and the API really
 # run, so stopping the serving phase is tested on a real process, signal and ports.
 SERVING_SCRIPT = """
-import sys
+import os, sys
+from pathlib import Path
+from delivery.stacks import Stack
 from localmode import deploy, runtime, up
 from localmode.api_server import ApiServer, Gateway, repository_routes
 
+stacks_dir = os.environ.get("TEST_STACKS_DIR")
 deploy.LocalDeployer.synth = lambda self: None
-deploy.LocalDeployer.apply = lambda self: None
+deploy.LocalDeployer.stacks = lambda self: [Stack(path.name, path, ()) for path in sorted(Path(stacks_dir).iterdir())
+                                            ] if stacks_dir else []
+deploy.LocalDeployer.apply = lambda self: print("deploy: applied", flush=True)
 deploy.LocalDeployer.roll_out = lambda self: 0
 
 def start(endpoint, *, api_port, **kwargs):
@@ -194,10 +203,13 @@ sys.exit(up.main([]))
 """
 
 
-def start_serving(tmp_path: Path, emulator_port: int, api_port: int) -> subprocess.Popen[str]:
+def start_serving(tmp_path: Path, emulator_port: int, api_port: int, *args: str,
+                  stacks: Path | None = None) -> subprocess.Popen[str]:
     environ = {**os.environ, "LOCAL_STATE_DIR": str(tmp_path / "state"),
-               "EMULATOR_ENDPOINT": f"http://127.0.0.1:{emulator_port}", "LOCAL_API_PORT": str(api_port)}
-    return subprocess.Popen([sys.executable, "-u", "-c", SERVING_SCRIPT], cwd=ROOT, env=environ, text=True,
+               "EMULATOR_ENDPOINT": f"http://127.0.0.1:{emulator_port}", "LOCAL_API_PORT": str(api_port),
+               **({"TEST_STACKS_DIR": str(stacks)} if stacks else {})}
+    script = SERVING_SCRIPT.replace("up.main([])", f"up.main({list(args)})")
+    return subprocess.Popen([sys.executable, "-u", "-c", script], cwd=ROOT, env=environ, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
 
 
@@ -231,3 +243,154 @@ def test_make_down_when_nothing_runs_says_so(tmp_path: Path) -> None:
     down = subprocess.run([sys.executable, "-m", "localmode.up", "down"], cwd=ROOT, env=environ,
                           capture_output=True, text=True, timeout=60, check=False)
     assert down.returncode == 0 and "not running" in down.stdout
+
+
+# --- the warm start: a stop saves the served deployment, the next start restores it -----------------
+
+def stack_with_s3_state(stacks: Path, name: str = "local-app", extra: dict[str, object] | None = None) -> Path:
+    directory = stacks / name
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "cdk.tf.json").write_text(json.dumps(
+        {"terraform": {"backend": {"s3": {"bucket": "state", "key": f"local/{name}.tfstate"}}}, **(extra or {})}))
+    return directory
+
+
+def aws(service: str, port: int) -> Any:
+    return boto3.client(service, endpoint_url=f"http://127.0.0.1:{port}", region_name="us-west-2",
+                        aws_access_key_id="test", aws_secret_access_key="test")
+
+
+class Run:
+    """One `make up` (deploy stubbed) on fresh ports, until its API is served."""
+
+    def __init__(self, tmp_path: Path, stacks: Path, *args: str) -> None:
+        self.port, api_port = free_port(), free_port()
+        self.proc = start_serving(tmp_path, self.port, api_port, *args, stacks=stacks)
+        self.lines = wait_for_line(self.proc, "API ready", timeout=60)
+
+    def said(self, text: str) -> bool:
+        return any(text in line for line in self.lines)
+
+    def stop(self) -> list[str]:
+        self.proc.send_signal(signal.SIGTERM)
+        assert self.proc.wait(timeout=60) == 0, "".join(self.lines)
+        time.sleep(0.2)  # the reader thread takes the last lines
+        return self.lines
+
+    def stopped_saying(self, text: str) -> bool:
+        lines = self.stop()
+        assert any(text in line for line in lines), "".join(lines)
+        return True
+
+
+def deploy_state(port: int, resources: list[object]) -> None:
+    """What Terraform leaves in the emulator: the state bucket and the stack's state."""
+    s3 = aws("s3", port)
+    s3.create_bucket(Bucket="state", CreateBucketConfiguration={"LocationConstraint": "us-west-2"})
+    s3.put_object(Bucket="state", Key="local/local-app.tfstate", Body=json.dumps({"resources": resources}).encode())
+
+
+def test_a_stopped_deployment_is_restored_by_the_next_start(tmp_path: Path) -> None:
+    # Given a served deployment with state, a KMS key, a queued message, a Lambda function (objects
+    # moto holds that pickle cannot take as they are) and a state machine (moto has two backends for it)
+    stacks = tmp_path / "stacks"
+    stack_with_s3_state(stacks)
+    first = Run(tmp_path, stacks)
+    assert first.said("warm start: not possible, no saved deployment") and first.said("deploy: applied")
+    deploy_state(first.port, [{"type": "aws_lambda_function"}])
+    kms, sqs, lam = aws("kms", first.port), aws("sqs", first.port), aws("lambda", first.port)
+    key_id = kms.create_key()["KeyMetadata"]["KeyId"]
+    ciphertext = kms.encrypt(KeyId=key_id, Plaintext=b"kept")["CiphertextBlob"]
+    queue_url = sqs.create_queue(QueueName="jobs")["QueueUrl"]
+    sqs.send_message(QueueUrl=queue_url, MessageBody="queued before the stop")
+    role = aws("iam", first.port).create_role(RoleName="fn", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    function_arn = lam.create_function(FunctionName="fn", Runtime="python3.12", Role=role, Handler="app.handler",
+                                       Code={"ZipFile": b"PK\x05\x06" + b"\0" * 18})["FunctionArn"]
+    machine_arn = aws("stepfunctions", first.port).create_state_machine(
+        name="jobs", roleArn=role, definition=json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}})
+    )["stateMachineArn"]
+    # When it stops, then it says it saved the deployment
+    assert first.stopped_saying("warm start: deployment saved")
+    # And the next start restores it without deploying: the same resources, usable as before
+    second = Run(tmp_path, stacks)
+    assert second.said("warm start: restored the deployment saved at"), "".join(second.lines)
+    assert not second.said("deploy: applied")
+    kms, sqs, lam = aws("kms", second.port), aws("sqs", second.port), aws("lambda", second.port)
+    assert kms.decrypt(CiphertextBlob=ciphertext)["Plaintext"] == b"kept"
+    assert kms.encrypt(KeyId=key_id, Plaintext=b"new")["CiphertextBlob"]
+    [message] = sqs.receive_message(QueueUrl=queue_url)["Messages"]
+    assert message["Body"] == "queued before the stop"
+    assert lam.get_function(FunctionName=function_arn)["Configuration"]["FunctionArn"] == function_arn
+    assert aws("stepfunctions", second.port).describe_state_machine(stateMachineArn=machine_arn)["name"] == "jobs"
+    assert json.loads(aws("s3", second.port).get_object(Bucket="state", Key="local/local-app.tfstate")["Body"].read())
+    second.stop()
+
+
+def test_a_changed_synth_emulator_or_snapshot_falls_back_to_a_deploy_and_says_why(tmp_path: Path) -> None:
+    stacks = tmp_path / "stacks"
+    snapshot = tmp_path / "state" / "snapshot"
+
+    def saved_run(*args: str) -> Run:
+        run = Run(tmp_path, stacks, *args)
+        deploy_state(run.port, [{"type": "aws_s3_bucket"}])
+        assert run.stopped_saying("warm start: deployment saved")
+        return run
+
+    def fallback(reason: str, *args: str) -> None:
+        run = Run(tmp_path, stacks, *args)
+        assert run.said(reason) and run.said("deploy: applied"), "".join(run.lines)
+        assert aws("s3", run.port).list_buckets()["Buckets"] == []  # nothing half-restored
+        deploy_state(run.port, [{"type": "aws_s3_bucket"}])
+        run.stop()
+
+    stack_with_s3_state(stacks)
+    saved_run()
+    # A changed synthesized stack: named
+    stack_with_s3_state(stacks, extra={"resource": {"aws_s3_bucket": {"b": {}}}})
+    fallback("warm start: not possible, the synthesized stacks changed since the deployment was saved (local-app)")
+    # Another emulator: what changed is named
+    manifest = json.loads((snapshot / "manifest.json").read_text())
+    manifest["emulator"]["moto"] = "0.0.1"
+    (snapshot / "manifest.json").write_text(json.dumps(manifest))
+    fallback("the emulator changed since the deployment was saved (moto 0.0.1 -> ")
+    # A corrupt snapshot: caught by its checksum
+    data = (snapshot / "backends.pickle").read_bytes()
+    (snapshot / "backends.pickle").write_bytes(data[:100] + bytes([data[100] ^ 0xFF]) + data[101:])
+    fallback("the saved deployment is corrupt (backends.pickle does not match its checksum)")
+    # A snapshot that matches its checksum but cannot be loaded: moto is emptied again, then a deploy
+    garbage = data[: len(data) // 2]
+    (snapshot / "backends.pickle").write_bytes(garbage)
+    manifest = json.loads((snapshot / "manifest.json").read_text())
+    manifest["backends_sha256"] = hashlib.sha256(garbage).hexdigest()
+    (snapshot / "manifest.json").write_text(json.dumps(manifest))
+    fallback("warm start: not possible, the saved deployment cannot be restored")
+    # FRESH=1: a saved deployment is not used
+    fallback("warm start: FRESH=1, the saved deployment is discarded", "--fresh")
+
+
+def test_a_destroyed_deployment_is_not_saved_and_clean_local_forgets_one(tmp_path: Path) -> None:
+    stacks = tmp_path / "stacks"
+    stack_with_s3_state(stacks)
+    environ = {**os.environ, "LOCAL_STATE_DIR": str(tmp_path / "state")}
+    run = Run(tmp_path, stacks)
+    deploy_state(run.port, [{"type": "aws_s3_bucket"}])
+    # make clean-local refuses while local mode runs (its stop would save again)
+    clean = subprocess.run([sys.executable, "-m", "localmode.up", "clean"], cwd=ROOT, env=environ,
+                           capture_output=True, text=True, timeout=60, check=False)
+    assert clean.returncode == 1 and "`make down` first" in clean.stderr
+    run.stop()
+    assert (tmp_path / "state" / "snapshot" / "manifest.json").exists()
+    # A stop after `make destroy-local` (empty state) saves nothing and removes the old snapshot
+    run = Run(tmp_path, stacks)
+    assert run.said("warm start: restored")
+    aws("s3", run.port).put_object(Bucket="state", Key="local/local-app.tfstate", Body=b'{"resources": []}')
+    assert run.stopped_saying("deployment not saved, local-app has no resources")
+    assert not (tmp_path / "state" / "snapshot").exists()
+    # make clean-local removes a saved deployment
+    run = Run(tmp_path, stacks)
+    deploy_state(run.port, [{"type": "aws_s3_bucket"}])
+    run.stop()
+    clean = subprocess.run([sys.executable, "-m", "localmode.up", "clean"], cwd=ROOT, env=environ,
+                           capture_output=True, text=True, timeout=60, check=False)
+    assert clean.returncode == 0 and "removed the saved local deployment" in clean.stdout
+    assert not (tmp_path / "state" / "snapshot").exists()
