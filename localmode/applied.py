@@ -1,11 +1,11 @@
 """Which local stacks a redeploy may skip (`make redeploy-local`).
 
 After every successful apply, a record of what the stack was applied from (the SHA-256 of its
-synthesized `cdk.tf.json`, which names its assets by content hash) is written next to its state
-in the emulator's state bucket (`<state key>.applied.json`). A redeploy skips a stack whose
-configuration is the one recorded and none of whose upstream stacks changed their outputs in
-this run (their state's outputs compared before and after their apply); everything else is
-applied. Keeping the record in the emulator ties it to that deployment: a fresh emulator has
+synthesized `cdk.tf.json`, which names its assets by content hash; the emulator's endpoint left
+out) is written next to its state in the emulator's state bucket (`<state key>.applied.json`).
+A redeploy skips a stack whose configuration is the one recorded and none of whose upstream
+stacks changed their outputs in this run (their state's outputs compared before and after their
+apply); everything else is applied. Keeping the record in the emulator ties it to that deployment: a fresh emulator has
 none, so everything is applied, and the hotswap (`make watch`), which changes function code
 behind Terraform's back, deletes the app layer's record so the next redeploy reconciles it.
 """
@@ -22,8 +22,11 @@ from delivery.stacks import Stack
 RECORD_SUFFIX = ".applied.json"
 
 
-def configuration_digest(stack: Stack) -> str:
-    return hashlib.sha256((stack.directory / "cdk.tf.json").read_bytes()).hexdigest()
+def configuration_digest(stack: Stack, endpoint: str) -> str:
+    """SHA-256 of the stack's synthesized JSON with the emulator's endpoint left out: the endpoint is
+    where Terraform reaches the emulator (another EMULATOR_ENDPOINT port), not what it deploys."""
+    document = (stack.directory / "cdk.tf.json").read_bytes().replace(endpoint.encode(), b"<emulator endpoint>")
+    return hashlib.sha256(document).hexdigest()
 
 
 def backend_of(stack: Stack) -> tuple[str, str] | None:

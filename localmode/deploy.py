@@ -168,7 +168,7 @@ class LocalDeployer:
 
         def apply_if_changed(stack: Stack) -> StackProgress | None:
             record = self.records.get(stack)
-            reason = skip_reason(configuration_digest(stack), record,
+            reason = skip_reason(configuration_digest(stack, self.endpoint), record,
                                  [d for d in stack.dependencies if d in changed_outputs])
             if reason is not None:
                 self._log(f"{stack.name}: skipped, {reason}")
@@ -204,7 +204,7 @@ class LocalDeployer:
         """`terraform init` + `terraform apply -auto-approve -json` of one stack, with progress;
         then the record of what it was applied from (what `reapply` skips on)."""
         progress = self._run(stack, "apply", on_event)
-        self.records.put(stack, configuration_digest(stack))
+        self.records.put(stack, configuration_digest(stack, self.endpoint))
         return progress
 
     def _run(self, stack: Stack, verb: str, on_event: Callable[[Event], None] | None = None) -> StackProgress:

@@ -203,7 +203,7 @@ def warm_start(deployer: LocalDeployer) -> WarmStart:
 
     stacks = deployer.stacks()
     bootstrap = next((stack for stack in stacks if stack.name == BOOTSTRAP), None)
-    return WarmStart(SNAPSHOT_DIR, stacks, bootstrap_state_file(bootstrap) if bootstrap else None)
+    return WarmStart(SNAPSHOT_DIR, stacks, bootstrap_state_file(bootstrap) if bootstrap else None, deployer.endpoint)
 
 
 def save_deployment(warm: WarmStart, deployer: LocalDeployer, log: Callable[[str], None]) -> None:

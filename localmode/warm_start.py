@@ -3,8 +3,9 @@
 When `make up` stops (Ctrl-C, `make down`) after its API was served, it saves into ``.local/snapshot/``
 what the deployment is: every moto backend (:mod:`localmode.moto_patches.snapshot`; the `local-*` stacks'
 Terraform state lives in the emulator's S3, so it is in there) and `bootstrap`'s local state file, with a
-manifest naming what they were saved from: the SHA-256 of every synthesized stack, and the emulator
-(moto's version, Python's, this format's and the source of the moto patches that shape moto's objects).
+manifest naming what they were saved from: the SHA-256 of every synthesized stack (its emulator endpoint
+left out: a deployment restored behind another port is the same deployment), and the emulator (moto's
+version, Python's, this format's and the source of the moto patches that shape moto's objects).
 
 The next `make up` restores them instead of applying when the synthesized stacks and the emulator are
 the ones saved, and says so; otherwise it deploys as usual, after one line naming the reason (no
@@ -59,8 +60,8 @@ def emulator_version() -> dict[str, str]:
             "moto patches": sources.hexdigest()[:16]}
 
 
-def stack_digests(stacks: list[Stack]) -> dict[str, str]:
-    return {stack.name: configuration_digest(stack) for stack in stacks}
+def stack_digests(stacks: list[Stack], endpoint: str) -> dict[str, str]:
+    return {stack.name: configuration_digest(stack, endpoint) for stack in stacks}
 
 
 @dataclass
@@ -70,6 +71,7 @@ class WarmStart:
     directory: Path
     stacks: list[Stack]
     bootstrap_state: Path | None  # bootstrap's local state file
+    endpoint: str  # the emulator's, as the stacks were synthesized with it
 
     def discard(self) -> None:
         shutil.rmtree(self.directory, ignore_errors=True)
@@ -111,7 +113,7 @@ class WarmStart:
                    if saved_emulator.get(key) != value]
         if changed:
             return f"the emulator changed since the deployment was saved ({', '.join(changed)})"
-        current = stack_digests(self.stacks)
+        current = stack_digests(self.stacks, self.endpoint)
         differ = sorted(name for name in set(current) | set(saved_stacks)
                         if current.get(name) != saved_stacks.get(name))
         if differ:
@@ -150,7 +152,7 @@ class WarmStart:
         if self.bootstrap_state is not None and self.bootstrap_state.exists():
             shutil.copyfile(self.bootstrap_state, staging / BOOTSTRAP_STATE)
         manifest = {"format": FORMAT, "saved_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
-                    "emulator": emulator_version(), "stacks": stack_digests(self.stacks),
+                    "emulator": emulator_version(), "stacks": stack_digests(self.stacks, self.endpoint),
                     "backends_sha256": hashlib.sha256(data).hexdigest()}
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")  # last: it makes the rest count
         self.discard()
@@ -171,6 +173,6 @@ class WarmStart:
             if not records.has_resources(stack):
                 return f"{stack.name} has no resources (destroyed, or never applied)"
             record = records.get(stack)
-            if record is not None and record.get("configuration") != configuration_digest(stack):
+            if record is not None and record.get("configuration") != configuration_digest(stack, self.endpoint):
                 return f"{stack.name} was last applied from another synth (a redeploy that did not finish)"
         return None

@@ -14,6 +14,7 @@ from delivery.stacks import Stack
 from localmode.applied import AppliedRecords, configuration_digest, skip_reason
 
 CONFIG = "a" * 64
+ENDPOINT = "http://127.0.0.1:4566"
 
 
 def test_an_unchanged_stack_with_unchanged_upstreams_is_skipped():
@@ -48,8 +49,8 @@ def test_records_live_beside_the_state_and_follow_its_outputs(tmp_path):
     # When nothing was recorded yet, then a record is written after an apply
     assert records.get(stack) is None
     before = records.outputs_digest(stack)
-    records.put(stack, configuration_digest(stack))
-    assert records.get(stack) == {"configuration": configuration_digest(stack)}
+    records.put(stack, configuration_digest(stack, ENDPOINT))
+    assert records.get(stack) == {"configuration": configuration_digest(stack, ENDPOINT)}
     assert "p/local/data.tfstate.applied.json" in [o["Key"] for o in s3.list_objects_v2(Bucket="state")["Contents"]]
     # And a change of the state's outputs changes their digest; no state yet is no outputs
     assert AppliedRecords(s3).outputs_digest(_stack(tmp_path, "local-app", {"terraform": {"backend": {
@@ -61,3 +62,18 @@ def test_records_live_beside_the_state_and_follow_its_outputs(tmp_path):
 def test_a_stack_with_local_state_has_no_record(tmp_path):
     stack = _stack(tmp_path, "bootstrap", {"terraform": {"backend": {"local": {"path": "x"}}}})
     assert AppliedRecords(s3=None).get(stack) is None
+
+
+def test_the_emulator_endpoint_is_not_part_of_what_a_stack_was_applied_from(tmp_path):
+    def synthesized(name: str, endpoint: str, memory: int) -> Stack:
+        return _stack(tmp_path, name, {"provider": {"aws": [{"endpoints": [{"s3": endpoint, "lambda": endpoint}]}]},
+                                       "resource": {"aws_lambda_function": {"f": {"memory_size": memory}}}})
+
+    on_4566 = synthesized("a", ENDPOINT, 128)
+    on_4567 = synthesized("b", "http://127.0.0.1:4567", 128)
+    changed = synthesized("c", ENDPOINT, 256)
+    # Another port for the emulator is the same configuration; another memory size is not
+    assert configuration_digest(on_4566, ENDPOINT) == configuration_digest(on_4567, "http://127.0.0.1:4567")
+    assert configuration_digest(on_4566, ENDPOINT) != configuration_digest(changed, ENDPOINT)
+    # Without the endpoint left out, the port would count
+    assert configuration_digest(on_4566, "unused") != configuration_digest(on_4567, "unused")

@@ -1,0 +1,44 @@
+"""The warm start on the deployment Terraform made: saved, moto emptied (what a stop does to it), restored,
+it is the same deployment. Runs before the tests that change the deployment behind Terraform's back."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from localmode import runtime
+from localmode.deploy import bootstrap_state_file
+from localmode.moto_patches import server as moto_server
+from localmode.warm_start import WarmStart
+from tests.e2e.conftest import LocalBackend
+
+
+def test_a_restored_deployment_is_the_one_saved(local_backend: LocalBackend, tmp_path: Path) -> None:
+    lines: list[str] = []
+    created = local_backend.request("POST", "/items", json={"name": "created before the stop"})
+    assert created.status_code == 201, created.text
+    item = created.json()
+    deployer = local_backend.deployer
+    stacks = deployer.stacks()
+    warm = WarmStart(tmp_path / "snapshot", stacks, bootstrap_state_file(stacks[0]), deployer.endpoint)
+    # When the deployment is saved and moto emptied, as a stop leaves it
+    assert warm.save(deployer.records, lines.append), lines
+    moto_server.reset()
+    assert local_backend.client("s3").list_buckets()["Buckets"] == []
+    # Then the restore brings back the same deployment
+    assert warm.restore(lines.append), lines
+    assert any(line.startswith("warm start: restored the deployment saved at") for line in lines), lines
+    # Terraform sees no change on any stack (bootstrap's local state restored beside its stack)
+    codes = deployer.replan_exit_codes()
+    deployer.terraform.init(stacks[0].directory, reconfigure=True)  # a restored deployment was never applied here
+    bootstrap = deployer.terraform.run(stacks[0].directory, "plan", "-detailed-exitcode", "-input=false",
+                                       "-no-color", "-lock-timeout=60s", check=False)
+    assert codes == {stack.directory.name: 0 for stack in stacks[1:]}, codes
+    assert bootstrap.returncode == 0, bootstrap.stdout[-3000:]
+    # The item created before is read after, through the API and the same key
+    fetched = local_backend.request("GET", f"/items/{item['id']}")
+    assert fetched.status_code == 200 and fetched.json()["name"] == "created before the stop"
+    api = runtime.start(local_backend.emulator.endpoint, api_port=0)  # what the next `make up` serves
+    try:
+        assert api.api_key == local_backend.api.api_key
+    finally:
+        api.stop()
