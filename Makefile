@@ -85,8 +85,14 @@ lint: install
 	scripts/lint-workflows
 	scripts/build-docs
 
-test: install lint  ## every test suite (unit, handlers, localmode, infra, e2e)
-	$(PY) -m pytest -p no:cacheprovider
+# pytest-xdist workers, one per core: the suites are CPU-bound (Terraform, the provider, moto), so more
+# workers than cores only thrash (4 on 2 cores took 21 min, 2 took 13). Groups that share a deployment,
+# an emulator or a synth stay on one worker (tests/conftest.py); work goes out in the order of
+# pyproject.toml's testpaths: the long groups first, e2e last.
+TEST_WORKERS ?= $(shell nproc 2>/dev/null || echo 2)
+
+test: install lint  ## every test suite (unit, handlers, localmode, infra, e2e), on TEST_WORKERS workers (default: one per core)
+	$(PY) -m pytest -p no:cacheprovider -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder
 
 unit: install  ## the fast inner loop: unit, handler and synthesized-JSON tests (no Terraform, checkov or e2e)
 	$(PY) -m pytest -p no:cacheprovider -m "not terraform and not slow and not e2e" tests/unit tests/handlers tests/infra

@@ -1,0 +1,55 @@
+"""How `make test` spreads the suites over pytest-xdist workers (``-n`` workers, ``--dist loadgroup``).
+
+A group's tests run on one worker, one after the other; tests outside any group go wherever a worker
+is free. Tests that share something process-wide are grouped:
+
+* ``tests/localmode``: one in-process emulator per package (moto's state is process-wide);
+* ``tests/infra``: one synth of every workspace, and its ``terraform validate`` and checkov runs;
+* ``tests/e2e``: four groups, each with its own copy of the session's one deployment of the `local`
+  workspace (Terraform deploys it once, in the background; each group restores it into its own
+  emulator: tests/e2e/conftest.py), so the groups run side by side and none sees another's changes.
+
+Unit and handler tests use moto's in-process mock, whose start empties every backend of the process:
+they never run while a worker's emulator is up, because a worker ends its emulator (package scope, or
+tests/e2e/conftest.py's release) before it leaves the group for another test.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+TESTS = Path(__file__).resolve().parent
+E2E_GROUPS = {
+    "test_1_cors.py": "e2e-api", "test_1_local_mode.py": "e2e-api", "test_2_robustness.py": "e2e-api",
+    "test_2a_warm_start.py": "e2e-api",
+    "test_2b_plan_review.py": "e2e-plan",
+    "test_2c_rollout.py": "e2e-rollout", "test_2d_delivery.py": "e2e-rollout",
+    "test_2d_hotswap.py": "e2e-hotswap", "test_3_destroy.py": "e2e-hotswap",
+}
+SHARED_GROUPS = {"localmode": "localmode", "infra": "infra"}
+
+
+def group_of(path: Path) -> str | None:
+    """The xdist group of the test file at ``path`` (None: any worker)."""
+    suite = path.relative_to(TESTS).parts[0]
+    if suite == "e2e":
+        if path.name not in E2E_GROUPS:
+            raise pytest.UsageError(f"{path.name} is not in tests/conftest.py's E2E_GROUPS: add it to a group "
+                                    "(a new group deploys the local workspace once more)")
+        return E2E_GROUPS[path.name]
+    return SHARED_GROUPS.get(suite)
+
+
+def under_xdist() -> bool:
+    return "PYTEST_XDIST_WORKER" in os.environ
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which reads the groups
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        group = group_of(item.path)
+        if group is not None:
+            item.add_marker(pytest.mark.xdist_group(group))

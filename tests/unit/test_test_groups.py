@@ -1,0 +1,56 @@
+"""`make test` relies on pytest-xdist keeping a group's tests on one worker (tests/conftest.py): the e2e
+deployments, the local-mode emulator and the infra synth are per process. This runs the installed pytest
+and pytest-xdist on a small project grouped the same way (a marker added in `pytest_collection_modifyitems`)
+and fails when they stop honouring it, as pytest 9.2 with pytest-xdist 3.8 does (Pipfile pins pytest)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import E2E_GROUPS, group_of
+
+CONFTEST = '''
+import pytest
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if item.path.name.startswith("test_grouped"):
+            item.add_marker(pytest.mark.xdist_group("shared"))
+'''
+TEST = '''
+import os
+
+def test_{n}(tmp_path_factory):
+    out = tmp_path_factory.getbasetemp().parent.parent / "workers"
+    out.mkdir(exist_ok=True)
+    (out / "{name}-{n}").write_text(os.environ["PYTEST_XDIST_WORKER"])
+'''
+
+
+def test_a_group_added_at_collection_runs_on_one_worker(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    (tmp_path / "base").mkdir()
+    (project / "conftest.py").write_text(CONFTEST)
+    for name in ("test_grouped_a", "test_grouped_b", "test_free"):
+        (project / f"{name}.py").write_text("".join(TEST.format(n=n, name=name) for n in range(4)))
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-n", "2", "--dist", "loadgroup",
+         "--no-loadscope-reorder", f"--basetemp={tmp_path / 'base' / 'run'}", "-q", str(project)],
+        cwd=project, capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    ran = {path.name: path.read_text() for path in (tmp_path / "base" / "workers").iterdir()}
+    grouped = {worker for name, worker in ran.items() if name.startswith("test_grouped")}
+    assert len(ran) == 12
+    assert len(grouped) == 1, f"the group ran on {sorted(grouped)}: xdist no longer honours xdist_group"
+
+
+def test_every_e2e_module_has_a_group_and_the_suites_sharing_a_process_have_one() -> None:
+    tests = Path(__file__).resolve().parents[1]
+    assert sorted(path.name for path in (tests / "e2e").glob("test_*.py")) == sorted(E2E_GROUPS)
+    assert group_of(tests / "localmode" / "test_up.py") == "localmode"
+    assert group_of(tests / "infra" / "test_tools.py") == "infra"
+    assert group_of(tests / "unit" / "test_routes_table.py") is None
