@@ -1,43 +1,50 @@
-"""Time `make up`'s phases and `make down` on an installed checkout.
+"""Time local mode's inner loop on an installed checkout, and print each figure beside its target.
 
-Runs `make up` (ports from EMULATOR_ENDPOINT / LOCAL_API_PORT, 4566 and 8080 by default, must be
-free), reads its progress lines as they come and prints, in seconds from the start: the synth
-(and whether its cache made it a no-op), the emulator start, each stack (start, end, resources),
-API ready and the total; then runs `make down` and times it until both ports are free.
+In order: `make up FRESH=1` (its phases: synth, emulator start, each stack, API ready), `make watch`
+from saving an edit of the health handler to the local API answering with it, `make redeploy-local`
+with that edit in the tree, again with it undone, and with nothing changed, `make down` (which saves
+the deployment), then the warm `make up` that restores it, and `make down`. The health handler is
+edited in place and restored byte for byte. Ports from EMULATOR_ENDPOINT / LOCAL_API_PORT (4566 and
+8080 by default) must be free.
 
-    .venv/bin/python bench/bench_local.py            # synth as `make up` finds it (cached or not)
+    .venv/bin/python bench/bench_local.py            # the local-mode figures (about 4 minutes)
     .venv/bin/python bench/bench_local.py --cold     # forget the local synth cache first
+    .venv/bin/python bench/bench_local.py --tests    # also `make unit` and `make test` in a fresh clone
 
-Before this change (`make up` = synth of every workspace + `cdktf deploy bootstrap` +
-`cdktf deploy 'local-*'`, `make down` = `cdktf destroy` then stop), measured on this 2-core machine:
-
-    make up, installed checkout     ~245 s to API ready
-      synth (every workspace) + emulator start    35 s
-      cdktf deploy bootstrap                      82 s
-      cdktf deploy 'local-*'                     127 s
-    make down                        95 s
-    (fresh clone incl. install: 354 s; by hand, Terraform alone: bootstrap 65 s, local-security 20 s,
-     local-data 64 s, local-app 17 s, local-observability 10 s)
+Targets (2 cores): first `make up` about 140 s (the provider's waits are its floor), warm `make up`
+20 s, edit to answer under `make watch` 5 s, `make redeploy-local` after a handler-only change 30 s,
+`make unit` 90 s, `make test` 8 minutes (install excluded). docs/benchmarks.md has the figures.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
+import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from localmode.startup import endpoint_from_environment  # noqa: E402
+from localmode.up import API_FILE  # noqa: E402
 
 API_READY_TIMEOUT_SECONDS = 900
+ANSWER_TIMEOUT_SECONDS = 120
+HEALTH_LOGIC = ROOT / "handlers" / "api" / "logic" / "health.py"
+EDIT = ('        checks["table"] = "ok"\n', '        checks["table"] = "ok"\n        checks["bench"] = "ok"\n')
+# The inner loop's targets, in seconds, on a 2-core machine (docs/benchmarks.md).
+FIRST_UP_TARGET, WARM_UP_TARGET, WATCH_TARGET, REDEPLOY_TARGET = 140, 20, 5, 30
+UNIT_TARGET, TEST_TARGET = 90, 480
 STACK_END = re.compile(r"^(?P<stack>[\w-]+): done in (?P<seconds>\d+) s, (?P<count>\d+) resources created")
 STACK_START = re.compile(r"^(?P<stack>[\w-]+): apply started")
 
@@ -91,9 +98,9 @@ class Timeline:
         return rows
 
 
-def run_up(timeline: Timeline) -> subprocess.Popen[str]:
-    proc = subprocess.Popen(["make", "--no-print-directory", "up"], cwd=ROOT, text=True, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT)
+def run_up(timeline: Timeline, *args: str) -> subprocess.Popen[str]:
+    proc = subprocess.Popen(["make", "--no-print-directory", "up", *args], cwd=ROOT, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
 
     def read() -> None:
         assert proc.stdout is not None
@@ -113,30 +120,118 @@ def run_down(ports: tuple[int, int], host: str) -> float:
     return time.monotonic() - started
 
 
+def timed(command: list[str], cwd: Path = ROOT) -> float:
+    """Seconds `command` takes; its output is shown only when it fails."""
+    started = time.monotonic()
+    result = subprocess.run(command, cwd=cwd, text=True, capture_output=True, check=False)
+    if result.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed (exit {result.returncode}):\n{result.stdout[-3000:]}"
+                         f"{result.stderr[-2000:]}")
+    return time.monotonic() - started
+
+
+def health_checks(url: str, api_key: str) -> dict[str, str]:
+    request = urllib.request.Request(f"{url}/health", headers={"x-api-key": api_key})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            return dict(json.loads(answer.read())["checks"])
+    except OSError:
+        return {}
+
+
+def watch_edit_to_answer() -> float:
+    """`make watch` running; seconds from saving an edit of the health handler to the local API
+    answering with it. The edit stays in the tree (the caller restores the file)."""
+    api = json.loads(API_FILE.read_text())
+    watcher = subprocess.Popen(["make", "--no-print-directory", "watch"], cwd=ROOT, text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        assert watcher.stdout is not None
+        for line in watcher.stdout:  # ready once it watches
+            if "watching" in line:
+                break
+        text = HEALTH_LOGIC.read_text()
+        if EDIT[0] not in text:
+            raise SystemExit(f"{HEALTH_LOGIC} changed: update bench_local.py's EDIT")
+        started = time.monotonic()
+        HEALTH_LOGIC.write_text(text.replace(EDIT[0], EDIT[1], 1))
+        while time.monotonic() - started < ANSWER_TIMEOUT_SECONDS:
+            if health_checks(api["url"], api["api_key"]).get("bench") == "ok":
+                return time.monotonic() - started
+            time.sleep(0.1)
+        raise SystemExit(f"the edited handler did not answer within {ANSWER_TIMEOUT_SECONDS} s")
+    finally:
+        os.killpg(watcher.pid, signal.SIGINT)  # what Ctrl-C sends
+        try:
+            watcher.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            print("make watch did not stop within 60 s of Ctrl-C: killed", flush=True)
+            os.killpg(watcher.pid, signal.SIGKILL)
+            watcher.wait()
+
+
+def up_until_ready(*args: str) -> tuple[Timeline, subprocess.Popen[str]]:
+    timeline = Timeline()
+    proc = run_up(timeline, *args)
+    if not timeline.api_ready.wait(API_READY_TIMEOUT_SECONDS) or timeline.first("API ready") is None:
+        proc.terminate()
+        proc.wait()
+        print("\n".join(line for _, line in timeline.events[-30:]))
+        raise SystemExit("make up did not reach API ready")
+    return timeline, proc
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--cold", action="store_true", help="forget the local synth cache first")
+    parser.add_argument("--tests", action="store_true",
+                        help="also time `make unit` and `make test` in a fresh clone of HEAD (install untimed)")
     args = parser.parse_args(argv)
     host, emulator_port = endpoint_from_environment()
     api_port = int(os.environ.get("LOCAL_API_PORT") or 8080)
+    ports = (emulator_port, api_port)
     if not port_free(emulator_port, host) or not port_free(api_port):
         print(f"ports {emulator_port} and {api_port} must be free (is local mode running? `make down`)")
         return 2
     if args.cold:
         (ROOT / ".local" / "cdktf.out" / "synth-inputs.sha256").unlink(missing_ok=True)
-    timeline = Timeline()
-    proc = run_up(timeline)
-    if not timeline.api_ready.wait(API_READY_TIMEOUT_SECONDS) or timeline.first("API ready") is None:
-        proc.terminate()
-        proc.wait()
-        print("\n".join(line for _, line in timeline.events[-30:]))
-        print("make up did not reach API ready")
-        return 1
-    print("make up (seconds from start)")
-    print("\n".join(timeline.report()))
-    down = run_down((emulator_port, api_port), host)
+    figures: list[tuple[str, float, float | None]] = []  # what, seconds, target
+
+    timeline, proc = up_until_ready("FRESH=1")
+    print("make up FRESH=1 (seconds from start)", *timeline.report(), sep="\n", flush=True)
+    figures.append(("make up, first (FRESH=1)", timeline.first("API ready") or 0.0, FIRST_UP_TARGET))
+    original = HEALTH_LOGIC.read_bytes()
+    try:
+        figures.append(("make watch: edit -> new answer", watch_edit_to_answer(), WATCH_TARGET))
+        figures.append(("make redeploy-local, handler-only change", timed(["make", "redeploy-local"]),
+                        REDEPLOY_TARGET))
+    finally:
+        HEALTH_LOGIC.write_bytes(original)  # the working tree as it was
+    figures.append(("make redeploy-local, the edit undone", timed(["make", "redeploy-local"]), REDEPLOY_TARGET))
+    figures.append(("make redeploy-local, nothing changed", timed(["make", "redeploy-local"]), None))
+    figures.append(("make down (saves the deployment)", run_down(ports, host), None))
     proc.wait(timeout=60)
-    print(f"make down                  {down:7.1f}   (until both ports are free)")
+
+    timeline, proc = up_until_ready()
+    restored = any("warm start: restored" in line for _, line in timeline.events)
+    print("make up, warm (seconds from start)", *timeline.report(), sep="\n", flush=True)
+    figures.append((f"make up, warm ({'restored' if restored else 'NOT restored'})",
+                    timeline.first("API ready") or 0.0, WARM_UP_TARGET))
+    figures.append(("make down", run_down(ports, host), None))
+    proc.wait(timeout=60)
+
+    if args.tests:
+        with tempfile.TemporaryDirectory(prefix="bench-clone-") as clone:
+            subprocess.run(["git", "clone", "-q", str(ROOT), clone], check=True)
+            print("installing the fresh clone (untimed) ...", flush=True)
+            timed(["make", "install"], Path(clone))
+            figures.append(("make unit (fresh clone, installed)", timed(["make", "unit"], Path(clone)), UNIT_TARGET))
+            figures.append(("make test (fresh clone, installed)", timed(["make", "test"], Path(clone)), TEST_TARGET))
+
+    print(f"\n{'measure':<44} {'seconds':>8} {'target':>8}")
+    for what, seconds, target in figures:
+        verdict = "" if target is None else ("  met" if seconds <= target else "  MISSED")
+        print(f"{what:<44} {seconds:8.1f} {'' if target is None else f'{target:8.0f}'}{verdict}")
     return 0
 
 
