@@ -95,7 +95,8 @@ test: install lint  ## every test suite (unit, handlers, localmode, infra, e2e),
 	$(PY) -m pytest -p no:cacheprovider -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder
 
 unit: install  ## the fast inner loop: unit, handler and synthesized-JSON tests (no Terraform, checkov or e2e)
-	$(PY) -m pytest -p no:cacheprovider -m "not terraform and not slow and not e2e" tests/unit tests/handlers tests/infra
+	$(PY) -m pytest -p no:cacheprovider -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder \
+		-m "not terraform and not slow and not e2e" tests/unit tests/handlers tests/infra
 
 docs: install  ## serve the documentation site (docs/, mkdocs.yml) on http://127.0.0.1:8000
 	$(PY) -m mkdocs serve --dev-addr 127.0.0.1:8000
@@ -107,7 +108,7 @@ bench: install
 	$(PY) bench/bench_handlers.py
 	$(PY) bench/bench_synth.py
 
-bench-local: install  ## time `make up`'s phases and `make down` (ports 4566/8080 must be free)
+bench-local: install  ## the inner loop beside its targets: make up (first, warm), make watch, make redeploy-local, make down (ports 4566/8080 free; edits and restores the health handler)
 	$(PY) bench/bench_local.py
 
 clean:  ## remove synth output (the next synth runs in full), builds and tool caches
