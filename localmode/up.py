@@ -152,12 +152,13 @@ def serve(settings: LocalSettings, stopped: threading.Event, log: Callable[[str]
     from localmode.deploy import DeployCancelled, DeployError, LocalDeployer
     from localmode.emulator import Emulator
     from localmode.startup import EmulatorError
+    from localmode.warm_start import WarmStart
 
     started = time.monotonic()
     deployer = LocalDeployer(settings.endpoint, STATE_DIR / "cdktf.out", log=log, cancelled=stopped)
     try:
         deployer.synth()
-        warm = warm_start(deployer)
+        warm = WarmStart.of(SNAPSHOT_DIR, deployer)
         with Emulator(settings.host, settings.port) as emulator:
             log(f"AWS emulator on {emulator.endpoint}")
             try:
@@ -193,17 +194,6 @@ def serve(settings: LocalSettings, stopped: threading.Event, log: Callable[[str]
     finally:
         deployer.close()
     return 0
-
-
-def warm_start(deployer: LocalDeployer) -> WarmStart:
-    """The saved deployment of the stacks `deployer` has synthesized."""
-    from delivery.stacks import BOOTSTRAP
-    from localmode.deploy import bootstrap_state_file
-    from localmode.warm_start import WarmStart
-
-    stacks = deployer.stacks()
-    bootstrap = next((stack for stack in stacks if stack.name == BOOTSTRAP), None)
-    return WarmStart(SNAPSHOT_DIR, stacks, bootstrap_state_file(bootstrap) if bootstrap else None, deployer.endpoint)
 
 
 def save_deployment(warm: WarmStart, deployer: LocalDeployer, log: Callable[[str], None]) -> None:

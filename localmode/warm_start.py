@@ -1,27 +1,9 @@
-"""The warm start: stopping local mode saves its deployment, the next `make up` brings it back.
-
-When `make up` stops (Ctrl-C, `make down`) after its API was served, it saves into ``.local/snapshot/``
-what the deployment is: every moto backend (:mod:`localmode.moto_patches.snapshot`; the `local-*` stacks'
-Terraform state lives in the emulator's S3, so it is in there) and `bootstrap`'s local state file, with a
-manifest naming what they were saved from: the SHA-256 of every synthesized stack (its emulator endpoint
-left out: a deployment restored behind another port is the same deployment), and the emulator (moto's
-version, Python's, this format's and the source of the moto patches that shape moto's objects).
-
-The next `make up` restores them instead of applying when the synthesized stacks and the emulator are
-the ones saved, and says so; otherwise it deploys as usual, after one line naming the reason (no
-snapshot, which stacks changed, what in the emulator changed, a corrupt or unreadable snapshot).
-A failed restore leaves moto empty (never a half-restored emulator) before the deploy. `make up FRESH=1`
-and `make clean-local` start from nothing.
-
-What is saved must be what the synthesized stacks describe: a deployment is not saved when a stack's
-state is empty (`make destroy-local`) or was last applied from another synth (a redeploy that failed);
-then the old snapshot is removed too, and the line says why. A hotswap (`make watch`) is saved as it is:
-the stack it changed has no applied record, so the next `make redeploy-local` reconciles it.
-
-Why snapshots and not moto's request recorder: replaying the recording re-runs every request of the
-deploy (function invocations and CodeDeploy deployments included) and gives the same identifiers only
-when the random draws happen in the recorded order, which Terraform's parallel requests do not keep;
-a snapshot is the deployment itself, restored in about a second.
+"""The warm start (docs/local-mode.md, "Warm start"): a stop saves the served deployment into a
+directory (every moto backend, `bootstrap`'s local state file, a manifest of the synthesized stacks
+and the emulator they were saved from); the next start restores it when both are unchanged, and
+otherwise names the reason and deploys. Snapshots rather than moto's request recorder: a replay
+re-runs every request and reproduces Terraform's identifiers only if moto's random draws come in the
+recorded order, which Terraform's parallel requests do not keep.
 """
 
 from __future__ import annotations
@@ -35,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import moto
 
@@ -44,6 +26,9 @@ from localmode import codedeploy, stream_mapping
 from localmode.applied import AppliedRecords, backend_of, configuration_digest
 from localmode.moto_patches import server as moto_server
 from localmode.moto_patches import snapshot
+
+if TYPE_CHECKING:
+    from localmode.deploy import LocalDeployer
 
 FORMAT = 1
 QUIESCE_SECONDS = 10  # for running CodeDeploy deployments and stream deliveries to finish before a save
@@ -60,10 +45,6 @@ def emulator_version() -> dict[str, str]:
             "moto patches": sources.hexdigest()[:16]}
 
 
-def stack_digests(stacks: list[Stack], endpoint: str) -> dict[str, str]:
-    return {stack.name: configuration_digest(stack, endpoint) for stack in stacks}
-
-
 @dataclass
 class WarmStart:
     """The snapshot in ``directory`` of the deployment of ``stacks`` (`bootstrap` first)."""
@@ -72,6 +53,18 @@ class WarmStart:
     stacks: list[Stack]
     bootstrap_state: Path | None  # bootstrap's local state file
     endpoint: str  # the emulator's, as the stacks were synthesized with it
+
+    @classmethod
+    def of(cls, directory: Path, deployer: LocalDeployer) -> WarmStart:
+        """The saved deployment in `directory` of the stacks `deployer` has synthesized."""
+        from localmode.deploy import bootstrap_state_file
+
+        stacks = deployer.stacks()
+        bootstrap = next((stack for stack in stacks if stack.name == BOOTSTRAP), None)
+        return cls(directory, stacks, bootstrap_state_file(bootstrap) if bootstrap else None, deployer.endpoint)
+
+    def _stack_digests(self) -> dict[str, str]:
+        return {stack.name: configuration_digest(stack, self.endpoint) for stack in self.stacks}
 
     def discard(self) -> None:
         shutil.rmtree(self.directory, ignore_errors=True)
@@ -113,7 +106,7 @@ class WarmStart:
                    if saved_emulator.get(key) != value]
         if changed:
             return f"the emulator changed since the deployment was saved ({', '.join(changed)})"
-        current = stack_digests(self.stacks, self.endpoint)
+        current = self._stack_digests()
         differ = sorted(name for name in set(current) | set(saved_stacks)
                         if current.get(name) != saved_stacks.get(name))
         if differ:
@@ -152,7 +145,7 @@ class WarmStart:
         if self.bootstrap_state is not None and self.bootstrap_state.exists():
             shutil.copyfile(self.bootstrap_state, staging / BOOTSTRAP_STATE)
         manifest = {"format": FORMAT, "saved_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
-                    "emulator": emulator_version(), "stacks": stack_digests(self.stacks, self.endpoint),
+                    "emulator": emulator_version(), "stacks": self._stack_digests(),
                     "backends_sha256": hashlib.sha256(data).hexdigest()}
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")  # last: it makes the rest count
         self.discard()

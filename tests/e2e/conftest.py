@@ -22,7 +22,7 @@ import pytest
 import requests
 
 from localmode import runtime
-from localmode.deploy import LocalDeployer, bootstrap_state_file
+from localmode.deploy import LocalDeployer
 from localmode.emulator import Emulator
 from localmode.warm_start import WarmStart
 from tests.conftest import under_xdist
@@ -75,10 +75,9 @@ def shared_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def deploy_and_save(emulator: Emulator, deployer: LocalDeployer, shared: Path, log: Callable[[str], None]) -> None:
     """Terraform applies the synthesized stacks into `emulator`; the deployment is saved for the others."""
-    stacks = deployer.stacks()
     deployer.apply()
     deployer.roll_out()
-    warm = WarmStart(shared / SNAPSHOT, stacks, bootstrap_state_file(stacks[0]), emulator.endpoint)
+    warm = WarmStart.of(shared / SNAPSHOT, deployer)
     if not warm.save(deployer.records, log):
         raise RuntimeError("the e2e deployment could not be saved for the other groups")
 
@@ -95,8 +94,7 @@ def deploy(tmp_path_factory: pytest.TempPathFactory) -> LocalBackend:
     deployer = LocalDeployer(emulator.endpoint, outdir=tmp_path_factory.mktemp("cdktf-out"), log=log)
     try:
         deployer.synth()
-        stacks = deployer.stacks()
-        warm = WarmStart(shared / SNAPSHOT, stacks, bootstrap_state_file(stacks[0]), emulator.endpoint)
+        warm = WarmStart.of(shared / SNAPSHOT, deployer)
         with exclusive(shared / LOCK):
             failure = shared / FAILURE
             if failure.exists():

@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from localmode import runtime
-from localmode.deploy import bootstrap_state_file
 from localmode.moto_patches import server as moto_server
 from localmode.warm_start import WarmStart
 from tests.e2e.conftest import LocalBackend
@@ -19,7 +18,7 @@ def test_a_restored_deployment_is_the_one_saved(local_backend: LocalBackend, tmp
     item = created.json()
     deployer = local_backend.deployer
     stacks = deployer.stacks()
-    warm = WarmStart(tmp_path / "snapshot", stacks, bootstrap_state_file(stacks[0]), deployer.endpoint)
+    warm = WarmStart.of(tmp_path / "snapshot", deployer)
     # When the deployment is saved and moto emptied, as a stop leaves it
     assert warm.save(deployer.records, lines.append), lines
     moto_server.reset()
