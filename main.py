@@ -3,7 +3,8 @@
 Configuration is validated before anything is built, so a bad value leaves no output.
 The synth is skipped when its inputs (sources, lock files, configuration variables, tool
 versions; see `delivery.synth_cache`) are unchanged since the last synth into the same
-output directory; `--force` (or `make clean`) synthesizes anyway.
+output directory. When only function code changed, the new zips are put into that output
+without loading cdktf (`delivery.code_resynth`). `--force` (or `make clean`) synthesizes anyway.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import os
 import sys
 import time
 
-from delivery import synth_cache
+from delivery import code_resynth, synth_cache
 from modules.bytecode import BUILD_VARIABLES
 from modules.config import ENVIRONMENT_VARIABLES, ConfigError, load_settings
 
@@ -33,12 +34,20 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     outdir = synth_cache.output_dir(os.environ)
-    digest = synth_cache.inputs_digest(os.environ, CACHE_VARIABLES)
+    tools = synth_cache.tool_versions()
+    digest = synth_cache.inputs_digest(os.environ, CACHE_VARIABLES, synth_cache.ROOT, tools)
     if not args.force and synth_cache.is_fresh(outdir, digest):
         print(f"synth cache fresh: {outdir} is up to date (python main.py --force synthesizes anyway)")
         return 0
     started = time.monotonic()
+    swapped = None if args.force else code_resynth.resynth(outdir, os.environ, CACHE_VARIABLES, synth_cache.ROOT, tools)
+    if swapped is not None:
+        synth_cache.record(outdir, digest)
+        print(f"synth: function code only, {len(swapped)} zip(s) changed ({', '.join(swapped) or 'none'}): "
+              f"put into {outdir} in {time.monotonic() - started:.1f} s (python main.py --force synthesizes in full)")
+        return 0
     synth_cache.forget(outdir)
+    code_resynth.forget(outdir)
     # Imported after validation: loading the provider bindings takes seconds.
     from modules.app_builder import build_app
 
@@ -48,6 +57,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     app.synth()
+    code_resynth.record(outdir, os.environ, CACHE_VARIABLES, synth_cache.ROOT, tools,
+                        code_resynth.imported_handler_files(synth_cache.ROOT), synthesized_from=digest)
     synth_cache.record(outdir, digest)
     for stack in app.node.children:
         print(f"synthesized stack {stack.node.id}")

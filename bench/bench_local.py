@@ -45,7 +45,7 @@ EDIT = ('        checks["table"] = "ok"\n', '        checks["table"] = "ok"\n   
 # The inner loop's targets, in seconds, on a 2-core machine (docs/benchmarks.md).
 FIRST_UP_TARGET, WARM_UP_TARGET, WATCH_TARGET, REDEPLOY_TARGET = 140, 20, 5, 30
 UNIT_TARGET, TEST_TARGET = 90, 480
-STACK_END = re.compile(r"^(?P<stack>[\w-]+): done in (?P<seconds>\d+) s, (?P<count>\d+) resources created")
+STACK_END = re.compile(r"^(?P<stack>[\w-]+): done in (?P<seconds>\d+) s, (?P<count>\d+) resources")
 STACK_START = re.compile(r"^(?P<stack>[\w-]+): apply started")
 
 

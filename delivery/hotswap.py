@@ -37,7 +37,7 @@ from handlers.shared.constants import LIVE_ALIAS
 from modules.bytecode import compiler_for
 from modules.catalog import FUNCTIONS, FunctionSpec
 from modules.config import ConfigError, WorkspaceSettings, settings_for
-from modules.packaging import ROOT, Artifact, build_function
+from modules.packaging import ROOT, Artifact, build_functions
 from modules.remote_state import state_key
 from modules.rollout import hook_function
 
@@ -78,9 +78,7 @@ def deployed_target(s3: Any, settings: WorkspaceSettings) -> Target:
 
 def build_all(settings: WorkspaceSettings, build_dir: Path, source_root: Path = ROOT,
               functions: tuple[FunctionSpec, ...] = FUNCTIONS) -> dict[str, Artifact]:
-    compiler = compiler_for(settings.app.lambda_runtime)
-    return {spec.name: build_function(spec, build_dir, root=source_root, functions=functions, compiler=compiler)
-            for spec in functions}
+    return build_functions(compiler_for(settings.app.lambda_runtime), functions, build_dir, source_root)
 
 
 def deployed_hashes(lambda_client: Any, settings: WorkspaceSettings,

@@ -19,7 +19,7 @@ import hashlib
 import importlib.metadata
 import subprocess
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -54,8 +54,9 @@ def tool_versions() -> list[str]:
 
 
 def inputs_digest(environ: Mapping[str, str], variables: Iterable[str], root: Path | None = None,
-                  tools: list[str] | None = None) -> str:
-    """The digest of every input named in the module docstring (`root`: the checkout)."""
+                  tools: list[str] | None = None, keep: Callable[[str], bool] | None = None) -> str:
+    """The digest of every input named in the module docstring (`root`: the checkout); `keep`
+    selects files by their path relative to `root` (all by default)."""
     root = root or ROOT
     digest = hashlib.sha256()
 
@@ -64,7 +65,9 @@ def inputs_digest(environ: Mapping[str, str], variables: Iterable[str], root: Pa
         digest.update(value)
 
     for path in source_files(root):
-        add(f"file:{path.relative_to(root)}", path.read_bytes() if path.is_file() else b"<missing>")
+        relative = path.relative_to(root).as_posix()
+        if keep is None or keep(relative):
+            add(f"file:{relative}", path.read_bytes() if path.is_file() else b"<missing>")
     for name in sorted({*variables, "CDKTF_OUTDIR"}):
         add(f"env:{name}", environ[name].encode() if name in environ else b"<unset>")
     for line in tools if tools is not None else tool_versions():

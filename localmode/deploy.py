@@ -121,8 +121,12 @@ class LocalDeployer:
             raise DeployCancelled("synth stopped")
         if watchdog.reason == "timeout" or proc.returncode != 0:
             raise DeployError(f"synth of the {WORKSPACE} workspace failed (python main.py):\n{output[-4000:]}")
-        cached = "synth cache fresh" in output
-        self._log(f"synth: {'unchanged, skipped' if cached else 'done'} in {time.monotonic() - started:.0f} s")
+        if "synth cache fresh" in output:
+            self._log(f"synth: unchanged, skipped in {time.monotonic() - started:.0f} s")
+        elif "function code only" in output:  # main.py's line: which zips it put into the last synth
+            self._log(next(line for line in output.splitlines() if "function code only" in line))
+        else:
+            self._log(f"synth: done in {time.monotonic() - started:.0f} s")
 
     def _synth_heartbeat(self, started: float, done: threading.Event) -> None:
         while not done.wait(TICK_SECONDS):

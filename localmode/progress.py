@@ -16,6 +16,7 @@ from typing import Any
 
 Event = dict[str, Any]
 TICK_SECONDS = 3.0
+PAST_TENSE = {"create": "created", "update": "updated", "delete": "deleted"}
 
 
 @dataclass
@@ -27,6 +28,7 @@ class StackProgress:
     started: float = field(default_factory=time.monotonic)
     total: int | None = None
     done: int = 0
+    done_by_action: dict[str, int] = field(default_factory=dict)  # "create", "update", "delete", ...
     in_flight: dict[str, float] = field(default_factory=dict)  # resource -> when it started
     failed_resource: str | None = None
     errors: list[str] = field(default_factory=list)
@@ -49,6 +51,8 @@ class StackProgress:
             elif kind == "apply_complete" and address:
                 self.in_flight.pop(address, None)
                 self.done += 1
+                action = str(hook.get("action") or "create")
+                self.done_by_action[action] = self.done_by_action.get(action, 0) + 1
             elif kind == "apply_errored" and address:
                 self.in_flight.pop(address, None)
                 self.failed_resource = self.failed_resource or address
@@ -76,8 +80,15 @@ class StackProgress:
             return line
 
     def end_line(self) -> str:
-        noun = "created" if self.verb == "apply" else "destroyed"
-        return f"{self.stack}: done in {self.seconds:.0f} s, {self.done} resources {noun}"
+        """``local-app: done in 18 s, 3 resources created`` (or ``..., 3 resources: 1 created,
+        1 updated, 1 deleted`` when an apply did more than create)."""
+        line = f"{self.stack}: done in {self.seconds:.0f} s, {self.done} resources"
+        if self.verb == "destroy":
+            return f"{line} destroyed"
+        if set(self.done_by_action) <= {"create"}:
+            return f"{line} created"
+        return f"{line}: " + ", ".join(f"{count} {PAST_TENSE.get(action, action)}"
+                                        for action, count in sorted(self.done_by_action.items()))
 
     def failure_text(self, fallback: str = "") -> str:
         """The stack, the resource that failed and Terraform's own message."""

@@ -140,7 +140,10 @@ class AppLayer(Construct):
         return kind(self, "gateway", api_inputs)
 
     def _upload(self, id_: str, artifact: Artifact) -> S3Object:
-        asset = TerraformAsset(self, f"{id_}_asset", path=str(artifact.path), type=AssetType.FILE)
+        # The asset's folder is named by the zip's SHA-256 (cdktf's default is an MD5 of it), so the
+        # zip's one hash is all that a changed function changes in the synth (delivery/code_resynth.py).
+        asset = TerraformAsset(self, f"{id_}_asset", path=str(artifact.path), type=AssetType.FILE,
+                               asset_hash=artifact.sha256_hex)
         return S3Object(
             self, f"{id_}_object", bucket=self._inputs.data.code_bucket_name, key=artifact.key,
             source=asset.path, source_hash=artifact.sha256_hex,

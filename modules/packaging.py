@@ -16,6 +16,7 @@ import base64
 import hashlib
 import io
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -71,9 +72,15 @@ def package_workspace(architecture: str, runtime: str, functions: tuple[Function
     `source_root`'s handlers and the dependencies layer (pip, the slow part, cached by the
     lock's hash), compiled for `runtime` where an interpreter of it is available."""
     compiler = compiler_for(runtime)
-    zips = {spec.name: build_function(spec, build_dir, root=source_root, functions=functions, compiler=compiler)
-            for spec in functions}
+    zips = build_functions(compiler, functions, build_dir, source_root)
     return WorkspaceArtifacts(functions=zips, layer=build_layer(architecture, runtime, build_dir, compiler=compiler))
+
+
+def build_functions(compiler: BytecodeCompiler | None, functions: tuple[FunctionSpec, ...] = FUNCTIONS,
+                    build_dir: Path = BUILD_DIR, source_root: Path = ROOT) -> dict[str, Artifact]:
+    """Every function zip (by catalog name), as the synth builds them; `compiler`: see `compiler_for`."""
+    return {spec.name: build_function(spec, build_dir, root=source_root, functions=functions, compiler=compiler)
+            for spec in functions}
 
 
 def is_source_file(path: Path, base: Path) -> bool:
@@ -124,9 +131,18 @@ def _write(content: bytes, build_dir: Path, key: str) -> Artifact:
     path = build_dir / key
     path.parent.mkdir(parents=True, exist_ok=True)
     if not path.exists() or path.read_bytes() != content:
-        path.write_bytes(content)
+        _write_atomically(path, content)
     return Artifact(path=path, key=key, sha256_hex=digest.hexdigest(),
                     sha256_b64=base64.b64encode(digest.digest()).decode(), size=len(content))
+
+
+def _write_atomically(path: Path, content: bytes) -> None:
+    # Synths run side by side (a test session, `make up` beside `make plan`): a reader never
+    # sees half a zip, only the old file or the new one.
+    with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", delete=False) as handle:
+        handle.write(content)
+    os.chmod(handle.name, 0o644)  # as a plain write would leave it
+    os.replace(handle.name, path)
 
 
 def build_function(spec: FunctionSpec, build_dir: Path, root: Path = ROOT,
@@ -175,7 +191,7 @@ def build_layer(architecture: str, runtime: str, build_dir: Path, lock_file: Pat
               f"runtime packages ...", flush=True)
         started = time.monotonic()
         cached.parent.mkdir(parents=True, exist_ok=True)
-        cached.write_bytes(_pip_layer_zip(requirements, architecture, python_version, compiler))
+        _write_atomically(cached, _pip_layer_zip(requirements, architecture, python_version, compiler))
         print(f"packaging: dependencies layer built in {time.monotonic() - started:.0f} s "
               f"(cached in {cached.parent})", flush=True)
     content = cached.read_bytes()

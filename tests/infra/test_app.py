@@ -140,6 +140,8 @@ def test_artifacts_are_content_addressed_in_the_code_bucket(synth, workspace):
         assert obj["bucket"] == code_bucket
         assert obj["source"].startswith("assets/")
         assert obj["key"].split("/")[-1] == f"{obj['source_hash']}.zip"
+        # The asset's folder too: the zip's hash is all a code change changes (delivery/code_resynth.py).
+        assert obj["source"].split("/")[-2:] == [obj["source_hash"], f"{obj['source_hash']}.zip"]
         # The hash Terraform compares is the hash of the uploaded file itself.
         assert _asset_sha256(synth, stack, obj).hex() == obj["source_hash"]
     for spec in FUNCTIONS:

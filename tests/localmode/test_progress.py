@@ -70,6 +70,16 @@ def test_destroy_progress_says_destroyed() -> None:
     assert progress.end_line().endswith("1 resources destroyed")
 
 
+def test_an_apply_that_updates_and_deletes_says_so() -> None:
+    progress = StackProgress("local-app")
+    progress.on_event({"type": "change_summary", "changes": {"add": 1, "change": 1, "remove": 1, "operation": "plan"}})
+    for address, action in [("aws_s3_object.new", "create"), ("aws_lambda_function.api", "update"),
+                            ("aws_s3_object.old", "delete")]:
+        progress.on_event(hook_event("apply_start", address, action))
+        progress.on_event(hook_event("apply_complete", address, action))
+    assert progress.end_line().endswith(", 3 resources: 1 created, 1 deleted, 1 updated")
+
+
 def test_the_ticker_prints_every_running_stack_every_interval() -> None:
     lines: list[str] = []
     running, finished = StackProgress("local-app"), StackProgress("local-data")
