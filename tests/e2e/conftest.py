@@ -7,6 +7,7 @@ the others restore it (`deploy`)."""
 from __future__ import annotations
 
 import fcntl
+import functools
 import os
 import shutil
 import tempfile
@@ -46,9 +47,19 @@ class LocalBackend:
         return boto3.client(service, endpoint_url=self.emulator.endpoint, region_name="us-west-2",
                             aws_access_key_id="test", aws_secret_access_key="test")
 
+    @functools.cached_property
+    def session(self) -> requests.Session:
+        """HTTP to the local API without reading proxies from the environment: this process
+        also runs the functions, whose invocations swap their variables into `os.environ`
+        (localmode/lambda_runtime.py), and requests iterates it per call (a KeyError when a
+        variable goes away mid-iteration)."""
+        session = requests.Session()
+        session.trust_env = False
+        return session
+
     def request(self, method: str, path: str, **kwargs) -> requests.Response:
         headers = {**self.headers, **kwargs.pop("headers", {})}
-        return requests.request(method, f"{self.url}{path}", headers=headers, timeout=60, **kwargs)
+        return self.session.request(method, f"{self.url}{path}", headers=headers, timeout=60, **kwargs)
 
 
 SNAPSHOT, LOCK, FAILURE = "deployment", "deployment.lock", "deployment-failed.txt"

@@ -37,10 +37,9 @@ def test_health_needs_no_key(local_backend):
 
 @pytest.mark.parametrize("key", [None, "wrong-key"])
 def test_missing_or_wrong_api_key_is_403(local_backend, key):
-    import requests
 
     headers = {"x-api-key": key} if key else {}
-    response = requests.get(f"{local_backend.url}/items", headers=headers, timeout=30)
+    response = local_backend.session.get(f"{local_backend.url}/items", headers=headers, timeout=30)
     assert response.status_code == 403
 
 

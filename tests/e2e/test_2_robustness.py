@@ -28,7 +28,8 @@ MIN_GENERATED_REQUESTS = 1000
 @settings(max_examples=250, derandomize=True, deadline=None, database=None,
           suppress_health_check=list(HealthCheck))
 def test_generated_requests_get_no_5xx_and_conform(case, local_backend):
-    response = case.call(base_url=local_backend.url, headers=local_backend.headers, timeout=60)
+    response = case.call(base_url=local_backend.url, session=local_backend.session, headers=local_backend.headers,
+                         timeout=60)
     CALLS["count"] += 1
     case.validate_response(response, checks=[not_a_server_error, response_schema_conformance])
 
