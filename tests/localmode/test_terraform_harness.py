@@ -110,3 +110,17 @@ resource "terraform_data" "slow" {{
     while descendants_alive(marker.replace("sleep ", "sleep\0")) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert descendants_alive(marker.replace("sleep ", "sleep\0")) == []
+
+
+def test_terraform_runs_with_the_harness_gc_setting_unless_the_user_sets_one(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("GOGC", raising=False)
+
+    def environment_of_terraform() -> dict[str, str]:
+        runner = Terraform(mirror="", plugin_cache=tmp_path / "cache")
+        runner.close()
+        return runner.env  # every Terraform subprocess (and its provider plugins) gets exactly this
+
+    assert environment_of_terraform()["GOGC"] == "400"
+    monkeypatch.setenv("GOGC", "150")
+    assert environment_of_terraform()["GOGC"] == "150"
