@@ -23,12 +23,6 @@ def wait_for(check, timeout: float = 60.0, interval: float = 0.5):
         time.sleep(interval)
 
 
-def test_replan_after_apply_shows_no_changes(local_backend):
-    codes = local_backend.deployer.replan_exit_codes()
-    assert set(codes) == {"local-security", "local-data", "local-app", "local-observability"}
-    assert codes == dict.fromkeys(codes, 0)
-
-
 def test_health_needs_no_key(local_backend):
     response = local_backend.request("GET", "/health", headers={"x-api-key": ""})
     assert response.status_code == 200

@@ -1,5 +1,7 @@
 """The warm start on the deployment Terraform made: saved, moto emptied (what a stop does to it), restored,
-it is the same deployment. Runs before the tests that change the deployment behind Terraform's back."""
+it is the same deployment. Its plans without changes also show that the deploy itself settled (every
+e2e group works on a restored copy of the session's deployment). Runs before the tests that change the
+deployment behind Terraform's back."""
 
 from __future__ import annotations
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import http.client
 import json
+import socket
 from collections.abc import Iterator
 from typing import Any
 
@@ -144,6 +145,25 @@ def test_the_function_response_is_returned_as_it_is(fake_server: tuple[ApiServer
     assert response.getheader("Content-Type") == "image/png"
     assert response.headers.get_all("Set-Cookie") == ["a=1", "b=2"]
     assert response.read() == b"\x89PNG"
+
+
+def test_responses_go_out_without_waiting_for_the_clients_ack(
+        fake_server: tuple[ApiServer, list[dict[str, Any]]]) -> None:
+    """Headers and body are two writes: on a kept-alive connection Nagle's algorithm held the body
+    back until the client's delayed ACK (about 40 ms a response), so every connection has TCP_NODELAY."""
+    server, _ = fake_server
+    options: list[int] = []
+
+    class Probe(server.RequestHandlerClass):  # type: ignore[name-defined, misc]
+        def do_GET(self) -> None:  # noqa: N802 (the standard library's name)
+            options.append(self.connection.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+            super().do_GET()
+
+    server.RequestHandlerClass = Probe
+    with requests.Session() as session:  # one kept-alive connection for both requests
+        for _ in range(2):
+            assert session.get(f"{server.url}/items/1", headers={"x-api-key": KEY}).status_code == 207
+    assert len(options) == 2 and all(options), options
 
 
 def test_a_forbidden_request_never_reaches_the_function(fake_server: tuple[ApiServer, list[dict[str, Any]]]) -> None:
