@@ -29,6 +29,9 @@ E2E_GROUPS = {
     "test_2c_rollout.py": "e2e-rollout", "test_2d_delivery.py": "e2e-rollout",
     "test_2d_hotswap.py": "e2e-hotswap", "test_3_destroy.py": "e2e-hotswap",
 }
+# The order the e2e groups are handed out in: the longest first (measured with --durations), so
+# the session does not end on one worker running a long group while the other has nothing left.
+E2E_ORDER = ("e2e-plan", "e2e-rollout", "e2e-hotswap", "e2e-api")
 SHARED_GROUPS = {"localmode": "localmode", "infra": "infra"}
 
 
@@ -49,7 +52,11 @@ def under_xdist() -> bool:
 
 @pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        group = group_of(item.path)
+    groups = {item: group_of(item.path) for item in items}
+    for item, group in groups.items():
         if group is not None:
             item.add_marker(pytest.mark.xdist_group(group))
+    # e2e runs last (testpaths), its groups in E2E_ORDER, each module's tests in their own order.
+    position = {item: index for index, item in enumerate(items)}
+    items.sort(key=lambda item: (E2E_ORDER.index(groups[item]) if groups[item] in E2E_ORDER else -1,
+                                 position[item]))

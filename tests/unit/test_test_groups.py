@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import E2E_GROUPS, group_of
+from tests.conftest import E2E_GROUPS, E2E_ORDER, group_of
 
 CONFTEST = '''
 import pytest
@@ -54,3 +54,7 @@ def test_every_e2e_module_has_a_group_and_the_suites_sharing_a_process_have_one(
     assert group_of(tests / "localmode" / "test_up.py") == "localmode"
     assert group_of(tests / "infra" / "test_tools.py") == "infra"
     assert group_of(tests / "unit" / "test_routes_table.py") is None
+
+
+def test_every_e2e_group_has_its_place_in_the_order() -> None:
+    assert sorted(set(E2E_GROUPS.values())) == sorted(E2E_ORDER) and len(set(E2E_ORDER)) == len(E2E_ORDER)
