@@ -81,7 +81,8 @@ def resynth(outdir: Path, environ: Mapping[str, str], variables: Iterable[str], 
         return None
     new = _current_artifacts(environ, root)
     texts = {path: path.read_text() for path in stacks}
-    swaps: dict[str, tuple[str, str]] = {}  # old hex -> (new hex, function)
+    # Per stack, as each workspace builds its zips for its own runtime: old hex -> (new hex, function).
+    swaps: dict[Path, dict[str, tuple[str, str]]] = {}
     for path, text in texts.items():
         workspace = path.parent.name.rsplit("-", 1)[0]
         for function, old in ARTIFACT_KEY.findall(text):
@@ -89,20 +90,19 @@ def resynth(outdir: Path, environ: Mapping[str, str], variables: Iterable[str], 
             if built is None:  # a workspace or function the settings no longer have
                 return None
             if built != old:
-                swaps[old] = (built, function)
+                swaps.setdefault(path, {})[old] = (built, function)
     # From here on the output is being changed: interrupted, it is never taken as fresh, nor
     # as the base of another resynth.
     synth_cache.forget(outdir)
     forget(outdir)
-    for path, text in texts.items():
-        changed = text
-        for old, (built, _function) in swaps.items():
+    for path, stack_swaps in swaps.items():
+        changed = texts[path]
+        for old, (built, _function) in stack_swaps.items():
             changed = changed.replace(old, built).replace(_b64(old), _b64(built))
-        if changed != text:
-            _move_assets(path.parent, swaps)
-            path.write_text(changed)
+        _move_assets(path.parent, stack_swaps)
+        path.write_text(changed)
     (outdir / RECORD_FILE).write_text(json.dumps(recorded, indent=1))
-    return sorted({function for _built, function in swaps.values()})
+    return sorted({function for stack_swaps in swaps.values() for _built, function in stack_swaps.values()})
 
 
 def _current_artifacts(environ: Mapping[str, str], root: Path) -> dict[str, dict[str, str]]:
