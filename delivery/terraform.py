@@ -8,8 +8,10 @@ points `TF_CLI_CONFIG_FILE` at it for its subprocesses only; the user's own CLI
 configuration is never read or changed. Without one, Terraform downloads the provider
 as usual.
 
-Terraform and its provider run with `GOGC=400` unless the environment sets GOGC (less CPU spent
-collecting garbage; see GO_GC_PERCENT). Providers are cached once per machine in a plugin cache shared by every harness
+Terraform and its provider run with `GOGC=400` unless the environment sets GOGC (less CPU
+spent collecting garbage; see GO_GC_PERCENT).
+
+Providers are cached once per machine in a plugin cache shared by every harness
 (`TF_PLUGIN_CACHE_DIR`, default `.local/terraform-plugin-cache` in the checkout), so
 each `terraform init` links the provider instead of copying it; the first init that
 fills the cache holds a file lock, because Terraform's cache is not safe for concurrent
