@@ -28,6 +28,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from delivery import synth_cache
+from delivery.stacks import load_stacks
 
 RECORD_FILE = "synth-structure.json"
 HANDLERS = "handlers"
@@ -71,10 +72,11 @@ def resynth(outdir: Path, environ: Mapping[str, str], variables: Iterable[str], 
     """Put the current function zips into the synth in `outdir` when nothing but function
     code changed since its full synth; the functions whose zip changed, or None when a full
     synth is needed (nothing was changed then)."""
-    stacks = sorted((outdir / "stacks").glob("*/cdk.tf.json"))
     try:
         recorded = json.loads((outdir / RECORD_FILE).read_text())
-    except (OSError, ValueError):
+        stacks = {stack.directory / "cdk.tf.json": stack.workspace
+                  for stack in load_stacks(outdir, with_bootstrap=True)}
+    except (OSError, ValueError):  # StackGraphError is a ValueError: no complete synth output
         return None
     if not stacks or recorded.get("structure") != structure_digest(
             environ, variables, root, tools, recorded.get("imported_handlers", [])):
@@ -84,9 +86,8 @@ def resynth(outdir: Path, environ: Mapping[str, str], variables: Iterable[str], 
     # Per stack, as each workspace builds its zips for its own runtime: old hex -> (new hex, function).
     swaps: dict[Path, dict[str, tuple[str, str]]] = {}
     for path, text in texts.items():
-        workspace = path.parent.name.rsplit("-", 1)[0]
         for function, old in ARTIFACT_KEY.findall(text):
-            built = new.get(workspace, {}).get(function)
+            built = new.get(stacks[path] or "", {}).get(function)
             if built is None:  # a workspace or function the settings no longer have
                 return None
             if built != old:
