@@ -1,7 +1,8 @@
 """One synth of every workspace per test session (importing the provider bindings
 costs seconds, so it is paid once), and the real tools run on it (`terraform validate`
-of every stack, checkov) started together in the background on first use, sharing one
-provider plugin cache, so their minutes overlap instead of adding up."""
+of every stack in one run, tests/infra/validation.py; checkov) started together in the
+background on first use, sharing one provider plugin cache, so their minutes overlap
+instead of adding up."""
 
 from __future__ import annotations
 
@@ -13,10 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from delivery.terraform import Terraform, TerraformResult
+from delivery.terraform import Terraform
 from devtools.checkov import CheckovReport, run_checkov
 from modules.config import load_settings
 from tests.infra.synthesized import Synthesized
+from tests.infra.validation import Validation, validate_together
 
 # The environment a user would set: alert e-mails on, everything else default.
 SESSION_ENVIRONMENT = {"ALERT_EMAILS": "ops@example.com,oncall@example.com",
@@ -54,19 +56,24 @@ def terraform() -> Iterator[Terraform]:
 
 
 class ToolRuns:
-    """`terraform validate` per stack directory and checkov per scanned directory, each
+    """`terraform validate` of sets of stacks and checkov per scanned directory, each
     submitted once to a shared pool; tests wait for the result they assert on."""
 
-    def __init__(self, terraform: Terraform, workers: int) -> None:
+    def __init__(self, terraform: Terraform, workers: int, workdir: Path) -> None:
         self.terraform = terraform
+        self.workdir = workdir
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tools")
-        self._validations: dict[Path, Future[TerraformResult]] = {}
+        self._validations: dict[str, Future[Validation]] = {}
         self._scans: dict[Path, Future[CheckovReport]] = {}
 
-    def start_validate(self, stack_dir: Path) -> Future[TerraformResult]:
-        if stack_dir not in self._validations:
-            self._validations[stack_dir] = self.pool.submit(self.terraform.validate, stack_dir)
-        return self._validations[stack_dir]
+    def start_validation(self, name: str, modules: dict[str, Path] | None = None) -> Future[Validation]:
+        """The validation `name` of the stacks in `modules` (module name -> stack dir), all in one
+        `terraform validate` (tests/infra/validation.py); started on the first call."""
+        if name not in self._validations:
+            assert modules is not None, f"validation {name!r} was never started"
+            self._validations[name] = self.pool.submit(validate_together, self.terraform,
+                                                       self.workdir / name, modules)
+        return self._validations[name]
 
     def start_checkov(self, stacks_dir: Path) -> Future[CheckovReport]:
         if stacks_dir not in self._scans:
@@ -83,6 +90,14 @@ class ToolRuns:
 HTTP_KIND_DEPENDENT_LAYERS = ("app", "observability")
 
 
+SESSION_VALIDATION = "session"
+
+
+def http_module(stack: str) -> str:
+    """The module name of an HTTP-kind stack in the session's validation."""
+    return f"http-{stack}"
+
+
 def http_only_stacks(synthesized: Synthesized) -> list[str]:
     return [name for name in synthesized.stack_names() if name.split("-", 1)[-1] in HTTP_KIND_DEPENDENT_LAYERS
             and name != "bootstrap"]
@@ -93,17 +108,18 @@ def tool_runs(synth: Synthesized, synth_http: Synthesized,
               tmp_path_factory: pytest.TempPathFactory) -> Iterator[ToolRuns]:
     """Every validate and checkov scan of the session, started now, run 2-3 at a time.
     checkov goes first: it is the longest single run."""
-    runs = ToolRuns(Terraform(), workers=max(2, min(3, os.cpu_count() or 2)))
+    runs = ToolRuns(Terraform(), workers=max(2, min(3, os.cpu_count() or 2)),
+                    workdir=tmp_path_factory.mktemp("validate"))
     scanned_http = tmp_path_factory.mktemp("checkov-http") / "stacks"
     for stack in http_only_stacks(synth_http):
         (scanned_http / stack).mkdir(parents=True)
         shutil.copyfile(synth_http.stacks_dir / stack / "cdk.tf.json", scanned_http / stack / "cdk.tf.json")
     runs.start_checkov(synth.stacks_dir)
     runs.start_checkov(scanned_http)
-    for name in synth.stack_names():
-        runs.start_validate(synth.stacks_dir / name)
-    for name in http_only_stacks(synth_http):
-        runs.start_validate(synth_http.stacks_dir / name)
+    # REST stacks keep their names; the HTTP kind's are prefixed (module names are unique).
+    runs.start_validation(SESSION_VALIDATION, {
+        **{name: synth.stacks_dir / name for name in synth.stack_names()},
+        **{http_module(name): synth_http.stacks_dir / name for name in http_only_stacks(synth_http)}})
     runs.http_scan_dir = scanned_http  # type: ignore[attr-defined]
     yield runs
     runs.close()
