@@ -1,6 +1,7 @@
 """The plan review (`python -m delivery.plan_review`, what `make plan` runs) with real
 Terraform against the deployed `local` workspace: no changes right after deployment, then
-one changed copy of the synth output per case. Plans are never applied, so the deployment
+changed copies of the synth output: one with a setting and a secret changed, one with two
+stateful changes, reviewed as blocked and as allowed. Plans are never applied, so the deployment
 is left as it was for the e2e modules after this one (test_3 destroys it)."""
 
 from __future__ import annotations
@@ -29,10 +30,10 @@ def plugin_cache() -> Path:
     return plugin_cache_dir()
 
 
-@pytest.fixture
-def run_review(local_backend, plugin_cache, tmp_path):
+@pytest.fixture(scope="module")
+def run_review(local_backend, plugin_cache, tmp_path_factory):
     def run(synth_dir: Path, allow: str | None = None) -> tuple[int, str, dict]:
-        review_dir = tmp_path / f"review-{len(REVIEWS)}"
+        review_dir = tmp_path_factory.mktemp(f"review-{len(REVIEWS)}")
         code, markdown, document = pv.review(synth_dir, review_dir, plugin_cache, allow)
         REVIEWS.append((markdown, document))
         RUNS.append((review_dir, synth_dir))
@@ -57,14 +58,32 @@ def test_right_after_deployment_the_review_says_no_changes(local_backend, run_re
     assert "Exit 0: no changes" in markdown and "[!CAUTION]" not in markdown
 
 
-def test_one_functions_memory_changes_exactly_that_function(local_backend, run_review, tmp_path):
-    synth = pv.synth_local(tmp_path / "memory", local_backend.emulator.endpoint,
+@pytest.fixture(scope="module")
+def function_and_key_review(local_backend, run_review, tmp_path_factory) -> tuple[int, str, dict]:
+    """One review of two changes to `local-app`: a setting (the digest function's memory, through
+    a synth with that override) and a new value of the API key (no setting sets it: the
+    synthesized JSON is edited), each a resource the review must show and nothing else."""
+    synth = pv.synth_local(tmp_path_factory.mktemp("memory-and-key"), local_backend.emulator.endpoint,
                            {"app": {"function_overrides": {"digest": {"memory_mb": 1024}}}})
-    code, markdown, document = run_review(synth)
+
+    def new_key(document: dict) -> None:
+        key = document["resource"]["aws_api_gateway_api_key"]
+        key[next(iter(key))]["value"] = NEW_KEY_VALUE
+
+    pv.edit_stack(synth, "local-app", new_key)
+    return run_review(synth)
+
+
+def test_one_functions_memory_changes_exactly_that_function(function_and_key_review):
+    code, markdown, document = function_and_key_review
     assert code == 2, markdown
     changed = changes(document)
-    # The function and its alias (which points at the version the change publishes).
-    assert all(key.startswith("local-app ") and c["construct_path"].startswith(DIGEST) for key, c in changed.items())
+    # The function (and its alias, when it points at the version the change publishes); the
+    # key, and the usage plan's key entry that refers to it, are the other change of this review.
+    key_resources = {"aws_api_gateway_api_key", "aws_api_gateway_usage_plan_key"}
+    assert all(key.startswith("local-app ") and (c["construct_path"].startswith(DIGEST) or c["type"] in key_resources)
+               for key, c in changed.items())
+    assert key_resources <= {c["type"] for c in changed.values()}
     function = next(c for c in changed.values() if c["type"] == "aws_lambda_function")
     assert function["construct_path"] == f"{DIGEST}function" and function["kind"] == "change"
     memory = next(a for a in function["attributes"] if a["path"] == "memory_size")
@@ -74,54 +93,50 @@ def test_one_functions_memory_changes_exactly_that_function(local_backend, run_r
 
 
 @pytest.fixture(scope="module")
-def replaced_table(local_backend, tmp_path_factory) -> Path:
-    # No setting changes the table's key: the synthesized JSON is edited instead.
-    synth = pv.copy_synth(local_backend.deployer.outdir, tmp_path_factory.mktemp("replace") / "out")
-    pv.edit_stack(synth, "local-data", pv.change_items_table_key)
-    return synth
+def stateful_changes(local_backend, tmp_path_factory) -> tuple[Path, str, str]:
+    """A copy of the synth with two stateful changes to `local-data` (no setting makes either: the
+    synthesized JSON is edited): the items table keyed otherwise, which DynamoDB can only do by
+    replacing the table, and the idempotency table's code deleted (with what refers to it in its
+    stack). Returns the copy and both tables' addresses."""
+    synth = pv.copy_synth(local_backend.deployer.outdir, tmp_path_factory.mktemp("stateful") / "out")
+    removed: list[str] = []
+
+    def edit(document: dict) -> None:
+        pv.change_items_table_key(document)
+        removed.append(pv.remove_resource(document, *pv.IDEMPOTENCY_TABLE))
+        removed.insert(0, f"aws_dynamodb_table.{pv.resource_name(document, *pv.ITEMS_TABLE)}")
+
+    pv.edit_stack(synth, "local-data", edit)
+    return synth, removed[0], removed[1]
 
 
-def test_replacing_the_items_table_is_blocked_and_the_banner_says_why(replaced_table, run_review):
-    code, markdown, document = run_review(replaced_table)
+def test_replacing_or_removing_a_table_is_blocked_and_the_banner_says_why(stateful_changes, run_review):
+    synth, replaced, removed = stateful_changes
+    code, markdown, document = run_review(synth)
     assert code == 3, markdown
     banner = markdown.split("| Stack |")[0]
     assert "[!CAUTION]" in banner
-    assert "**blocked**: **replace** `aws_dynamodb_table.data_table_" in banner
+    assert f"**blocked**: **replace** `{replaced}`" in banner
     assert "(`local-data/data/table`; DynamoDB table" in banner and "forced by `range_key`" in banner
-    table = next(c for c in changes(document).values() if c["type"] == "aws_dynamodb_table")
+    assert f"**blocked**: **destroy** `{removed}`" in banner
+    data = changes(document)
+    table = data[f"local-data {replaced}"]
     assert (table["kind"], table["stateful"], table["allowed"]) == ("replace", True, False)
-    assert stack(document, "local-app")["waits_on"] == "local-data"  # the table's outputs change first
+    assert (data[f"local-data {removed}"]["kind"], data[f"local-data {removed}"]["allowed"]) == ("destroy", False)
+    assert stack(document, "local-app")["waits_on"] == "local-data"  # the tables' outputs change first
 
 
-def test_replacing_the_items_table_when_allowed_is_a_change(replaced_table, run_review):
-    with open(replaced_table / "stacks" / "local-data" / "cdk.tf.json") as handle:
-        address = f"aws_dynamodb_table.{pv.resource_name(json.load(handle), *pv.ITEMS_TABLE)}"
-    code, markdown, _document = run_review(replaced_table, allow=address)
+def test_replacing_and_removing_tables_when_allowed_is_a_change(stateful_changes, run_review):
+    synth, replaced, removed = stateful_changes
+    code, markdown, _document = run_review(synth, allow=f"{replaced},{removed}")
     assert code == 2, markdown
-    assert f"allowed: **replace** `{address}`" in markdown and "**blocked**" not in markdown
+    assert f"allowed: **replace** `{replaced}`" in markdown and f"allowed: **destroy** `{removed}`" in markdown
+    assert "**blocked**" not in markdown
 
 
-def test_removing_a_stateful_resource_from_the_code_is_blocked(local_backend, run_review, tmp_path):
-    # As if the idempotency table's code were deleted (with what refers to it in its stack).
-    synth = pv.copy_synth(local_backend.deployer.outdir, tmp_path / "removed")
-    removed: list[str] = []
-    pv.edit_stack(synth, "local-data", lambda d: removed.append(pv.remove_resource(d, *pv.IDEMPOTENCY_TABLE)))
-    code, markdown, document = run_review(synth)
-    assert code == 3, markdown
-    assert changes(document)[f"local-data {removed[0]}"]["kind"] == "destroy"
-    assert f"**blocked**: **destroy** `{removed[0]}`" in markdown
-
-
-def test_the_api_key_never_appears_in_a_review(local_backend, run_review, tmp_path):
-    # A new key value: the sensitive attribute itself changes, before and after.
-    synth = pv.copy_synth(local_backend.deployer.outdir, tmp_path / "api-key")
-
-    def new_key(document: dict) -> None:
-        key = document["resource"]["aws_api_gateway_api_key"]
-        key[next(iter(key))]["value"] = NEW_KEY_VALUE
-
-    pv.edit_stack(synth, "local-app", new_key)
-    code, markdown, document = run_review(synth)
+def test_the_api_key_never_appears_in_a_review(local_backend, function_and_key_review):
+    # The review of a new key value: the sensitive attribute itself changes, before and after.
+    code, markdown, document = function_and_key_review
     assert code == 2, markdown
     key = next(c for c in changes(document).values() if c["type"] == "aws_api_gateway_api_key")
     value = next(a for a in key["attributes"] if a["path"] == "value")
@@ -143,7 +158,7 @@ def test_no_secret_in_what_plan_yml_uploads_or_in_the_log(local_backend, plugin_
             secrets |= plan_secrets(review_dir, synth_dir, terraform)
     finally:
         terraform.close()
-    assert local_backend.api.api_key in secrets and len(RUNS) >= 5  # the plans' own markers found the key
+    assert local_backend.api.api_key in secrets and len(RUNS) == 4  # the plans' own markers found the key
     patterns = uploaded_patterns("plan.yml")
     uploaded = [path for review_dir, _synth in RUNS for path in uploaded_files(review_dir, patterns)]
     assert sorted({path.suffix for path in uploaded}) == [".json", ".md"]
