@@ -2,7 +2,7 @@
 of `local` (+ `bootstrap`), Terraform applied directly on those stacks (`localmode.deploy`), then
 the API served on a free localhost port. Once per group of modules under `make test`'s workers
 (tests/conftest.py), once for all of them in a run without workers; Terraform deploys the first,
-the others restore it (`deploy`)."""
+the others restore it (`deploy`), all but one group into a copy of the first one's synth."""
 
 from __future__ import annotations
 
@@ -22,11 +22,13 @@ import boto3
 import pytest
 import requests
 
+from delivery.code_resynth import RECORD_FILE
+from delivery.synth_cache import DIGEST_FILE
 from localmode import runtime
 from localmode.deploy import LocalDeployer
 from localmode.emulator import Emulator
 from localmode.warm_start import WarmStart
-from tests.conftest import under_xdist
+from tests.conftest import E2E_GROUPS, under_xdist
 
 
 @dataclass
@@ -63,6 +65,11 @@ class LocalBackend:
 
 
 SNAPSHOT, LOCK, FAILURE = "deployment", "deployment.lock", "deployment-failed.txt"
+SYNTH, ENDPOINT = "cdktf-out", "endpoint"  # the saved deployment's synth output and its emulator's endpoint
+# The group whose deployment is made as `make up` makes a warm start (its own synth, then the
+# restore: what test_2a_warm_start checks); the others restore the same deployment into a copy
+# of the session's synth (`retarget`), which saves a synth per group.
+OWN_SYNTH_GROUP = E2E_GROUPS["test_2a_warm_start.py"]
 
 
 @contextmanager
@@ -91,26 +98,56 @@ def deploy_and_save(emulator: Emulator, deployer: LocalDeployer, shared: Path, l
     warm = WarmStart.of(shared / SNAPSHOT, deployer)
     if not warm.save(deployer.records, log):
         raise RuntimeError("the e2e deployment could not be saved for the other groups")
+    (shared / ENDPOINT).write_text(emulator.endpoint)
 
 
-def deploy(tmp_path_factory: pytest.TempPathFactory) -> LocalBackend:
+def retarget(shared: Path, outdir: Path, endpoint: str) -> bool:
+    """The saved deployment's synth output copied into `outdir` for the emulator at `endpoint`:
+    the synthesized JSON differs from a synth for that endpoint in the endpoint only (the
+    restore checks each stack's digest with the endpoint left out, localmode/applied.py).
+    Terraform's working files and the synth's records stay behind. False without a saved synth."""
+    source = shared / SYNTH
+    if not (shared / ENDPOINT).is_file() or not (source / "manifest.json").is_file():
+        return False
+    saved_endpoint = (shared / ENDPOINT).read_text().encode()
+    shutil.copytree(source, outdir, dirs_exist_ok=True, ignore=shutil.ignore_patterns(
+        ".terraform", ".terraform.lock.hcl", "*.tfstate*", "*.tfplan", DIGEST_FILE, RECORD_FILE))
+    for path in outdir.glob("stacks/*/cdk.tf.json"):
+        path.write_bytes(path.read_bytes().replace(saved_endpoint, endpoint.encode()))
+    return True
+
+
+def deploy(tmp_path_factory: pytest.TempPathFactory, group: str) -> LocalBackend:
     """The deployment of one group: the session's saved deployment restored into this process's own
-    emulator after its own synth (`make up`'s warm start), or, for the first group of a run without
-    workers, made by Terraform and saved. Under `make test` the controller deploys (below) while the
-    workers run the other suites."""
+    emulator, after its own synth (OWN_SYNTH_GROUP: `make up`'s warm start) or into a copy of the
+    saved synth (the other groups: `retarget`), or, for the first group of a run without workers,
+    made by Terraform and saved. Under `make test` the controller deploys (below) while the workers
+    run the other suites."""
     shared = shared_dir(tmp_path_factory)
     shared.mkdir(parents=True, exist_ok=True)
     emulator = Emulator(port=0).start()
     log = lambda line: print(line, flush=True)  # noqa: E731
     deployer = LocalDeployer(emulator.endpoint, outdir=tmp_path_factory.mktemp("cdktf-out"), log=log)
     try:
-        deployer.synth()
-        warm = WarmStart.of(shared / SNAPSHOT, deployer)
+        synthesized = group == OWN_SYNTH_GROUP or not under_xdist()
+        if synthesized:
+            deployer.synth()
         with exclusive(shared / LOCK):
             failure = shared / FAILURE
             if failure.exists():
                 pytest.fail(f"the session's e2e deployment failed:\n{failure.read_text()[-4000:]}", pytrace=False)
-            if not warm.restore(log):
+            saved = (shared / ENDPOINT).is_file()  # the session's deployment, made and saved
+            if not synthesized and not retarget(shared, deployer.outdir, emulator.endpoint):
+                deployer.synth()
+            said: list[str] = []
+
+            def say(line: str) -> None:
+                log(line)
+                said.append(line)
+
+            if not WarmStart.of(shared / SNAPSHOT, deployer).restore(say):
+                if saved:  # never a silent second deploy: the restore itself is what broke
+                    pytest.fail(f"the session's saved deployment did not restore: {' '.join(said)}", pytrace=False)
                 deploy_and_save(emulator, deployer, shared, log)
         api = runtime.start(emulator.endpoint, api_port=0)
     except BaseException:
@@ -143,7 +180,7 @@ class ControllerDeploy:
                     log.write(line + "\n")
                     log.flush()
 
-                deployer = LocalDeployer(emulator.endpoint, outdir=self.shared / "cdktf-out", log=say,
+                deployer = LocalDeployer(emulator.endpoint, outdir=self.shared / SYNTH, log=say,
                                          cancelled=self.cancelled)
                 try:
                     deployer.synth()
@@ -195,7 +232,7 @@ class Deployments:
     def of(self, group: str) -> LocalBackend:
         if self.current is None or self.current[0] != group:
             self.release()
-            self.current = (group, deploy(self.tmp_path_factory))
+            self.current = (group, deploy(self.tmp_path_factory, group))
         return self.current[1]
 
     def release(self) -> None:
