@@ -26,7 +26,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
@@ -289,8 +289,8 @@ class LocalDeployer:
                                     max_parallel=self.max_parallel, cancelled=self.cancelled)
         self._raise_for(outcomes, reverse)
 
-    def replan_exit_codes(self) -> dict[str, int]:
-        """`terraform plan -detailed-exitcode` per local stack: 0 means no changes."""
+    def replan_exit_codes(self, names: Collection[str] | None = None) -> dict[str, int]:
+        """`terraform plan -detailed-exitcode` per local stack (or those of `names`): 0 means no changes."""
         def plan(directory: Path) -> int:
             if not (directory / ".terraform").exists():  # a synth output nothing was applied from yet
                 self.terraform.init(directory, reconfigure=True, cancelled=self.cancelled)
@@ -301,7 +301,7 @@ class LocalDeployer:
                           f"{result.stdout[-4000:]}{result.stderr[-2000:]}")
             return result.returncode
 
-        directories = self.stack_dirs()
+        directories = [d for d in self.stack_dirs() if names is None or d.name in names]
         with ThreadPoolExecutor(max_workers=self.max_parallel) as pool:
             codes = list(pool.map(plan, directories))
         return {directory.name: code for directory, code in zip(directories, codes, strict=True)}
