@@ -32,7 +32,11 @@ provider "aws" {
   skip_credentials_validation = true
   skip_metadata_api_check     = true
   skip_requesting_account_id  = true
-  max_retries                 = 1 # an operation the emulator lacks fails at once instead of retrying for minutes
+  # An operation the emulator lacks fails within seconds instead of retrying for minutes (the
+  # default is 25 attempts). 1 was too few: under a full test load a read once failed with "use
+  # of closed network connection", an error the SDK retries ("exceeded maximum number of
+  # attempts, 1"), so the apply failed on its first attempt.
+  max_retries = 3
   endpoints {
     codedeploy = "%(endpoint)s"
     iam        = "%(endpoint)s"
