@@ -176,10 +176,11 @@ def serve(settings: LocalSettings, stopped: threading.Event, log: Callable[[str]
                 log(f"The emulator keeps running on {emulator.endpoint} for inspection; Ctrl-C stops it.")
                 stopped.wait()
                 return EXIT_FAILED
-            log(f"API ready in {time.monotonic() - started:.0f} s")
-            log(banner(api.url, api.api_key or "(none: HTTP API variant)"))
+            # The file first: a script that waits for the "API ready" line then reads it.
             API_FILE.write_text(json.dumps({"url": api.url, "api_key": api.api_key}))
             try:
+                log(f"API ready in {time.monotonic() - started:.0f} s")
+                log(banner(api.url, api.api_key or "(none: HTTP API variant)"))
                 stopped.wait()
             finally:
                 api.stop()
