@@ -218,9 +218,10 @@ class Terraform:
                 fcntl.flock(lock, fcntl.LOCK_UN)
 
     def validate(self, stack_dir: str | Path) -> TerraformResult:
-        """`terraform init -backend=false` then `terraform validate`."""
+        """`terraform init -backend=false` then `terraform validate -json` (its report, whatever the
+        verdict: an invalid configuration exits 1 with its diagnostics on stdout)."""
         self.init(stack_dir, backend=False)
-        return self.run(stack_dir, "validate", "-no-color")
+        return self.run(stack_dir, "validate", "-json", "-no-color", check=False)
 
 
 class Watchdog:

@@ -72,8 +72,7 @@ def write_wrapper(wrapper: Path, modules: dict[str, Path]) -> None:
 
 def validate_json(terraform: Terraform, directory: Path) -> list[dict[str, Any]]:
     """`init -backend=false` then `validate -json` in `directory`: the diagnostics."""
-    terraform.init(directory, backend=False)
-    result = terraform.run(directory, "validate", "-json", "-no-color", check=False)
+    result = terraform.validate(directory)
     try:
         report = json.loads(result.stdout)
     except json.JSONDecodeError as err:
