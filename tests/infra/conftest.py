@@ -59,21 +59,15 @@ class ToolRuns:
     """`terraform validate` of sets of stacks and checkov per scanned directory, each
     submitted once to a shared pool; tests wait for the result they assert on."""
 
-    def __init__(self, terraform: Terraform, workers: int, workdir: Path) -> None:
+    def __init__(self, terraform: Terraform, workers: int) -> None:
         self.terraform = terraform
-        self.workdir = workdir
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tools")
-        self._validations: dict[str, Future[Validation]] = {}
         self._scans: dict[Path, Future[CheckovReport]] = {}
 
-    def start_validation(self, name: str, modules: dict[str, Path] | None = None) -> Future[Validation]:
-        """The validation `name` of the stacks in `modules` (module name -> stack dir), all in one
-        `terraform validate` (tests/infra/validation.py); started on the first call."""
-        if name not in self._validations:
-            assert modules is not None, f"validation {name!r} was never started"
-            self._validations[name] = self.pool.submit(validate_together, self.terraform,
-                                                       self.workdir / name, modules)
-        return self._validations[name]
+    def start_validation(self, wrapper: Path, modules: dict[str, Path]) -> Future[Validation]:
+        """The stacks in `modules` (module name -> stack dir), all in one `terraform validate`
+        (tests/infra/validation.py)."""
+        return self.pool.submit(validate_together, self.terraform, wrapper, modules)
 
     def start_checkov(self, stacks_dir: Path) -> Future[CheckovReport]:
         if stacks_dir not in self._scans:
@@ -88,9 +82,6 @@ class ToolRuns:
 # The stacks whose synthesized JSON depends on the API kind: the HTTP synth is validated and
 # scanned for these only (the others are byte-identical to the REST synth, see test_tools_http).
 HTTP_KIND_DEPENDENT_LAYERS = ("app", "observability")
-
-
-SESSION_VALIDATION = "session"
 
 
 def http_module(stack: str) -> str:
@@ -108,8 +99,7 @@ def tool_runs(synth: Synthesized, synth_http: Synthesized,
               tmp_path_factory: pytest.TempPathFactory) -> Iterator[ToolRuns]:
     """Every validate and checkov scan of the session, started now, run 2-3 at a time.
     checkov goes first: it is the longest single run."""
-    runs = ToolRuns(Terraform(), workers=max(2, min(3, os.cpu_count() or 2)),
-                    workdir=tmp_path_factory.mktemp("validate"))
+    runs = ToolRuns(Terraform(), workers=max(2, min(3, os.cpu_count() or 2)))
     scanned_http = tmp_path_factory.mktemp("checkov-http") / "stacks"
     for stack in http_only_stacks(synth_http):
         (scanned_http / stack).mkdir(parents=True)
@@ -117,9 +107,10 @@ def tool_runs(synth: Synthesized, synth_http: Synthesized,
     runs.start_checkov(synth.stacks_dir)
     runs.start_checkov(scanned_http)
     # REST stacks keep their names; the HTTP kind's are prefixed (module names are unique).
-    runs.start_validation(SESSION_VALIDATION, {
-        **{name: synth.stacks_dir / name for name in synth.stack_names()},
-        **{http_module(name): synth_http.stacks_dir / name for name in http_only_stacks(synth_http)}})
+    stacks = {**{name: synth.stacks_dir / name for name in synth.stack_names()},
+              **{http_module(name): synth_http.stacks_dir / name for name in http_only_stacks(synth_http)}}
+    wrapper = tmp_path_factory.mktemp("validate") / "session"
+    runs.validation = runs.start_validation(wrapper, stacks)  # type: ignore[attr-defined]
     runs.http_scan_dir = scanned_http  # type: ignore[attr-defined]
     yield runs
     runs.close()

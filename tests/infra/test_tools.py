@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from modules.config import ENVIRONMENT_VARIABLES
-from tests.infra.conftest import SESSION_ENVIRONMENT, SESSION_VALIDATION, synth_into
+from tests.infra.conftest import SESSION_ENVIRONMENT, synth_into
 from tests.infra.test_stacks import expected_stacks
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -50,7 +50,7 @@ def session_environment(**environ: str) -> dict[str, str]:
 @pytest.mark.parametrize("stack", expected_stacks())
 def test_terraform_validate(synth, tool_runs, stack):
     # Every stack of the session in one validate run (tests/infra/validation.py): this stack's verdict.
-    validation = tool_runs.start_validation(SESSION_VALIDATION).result()
+    validation = tool_runs.validation.result()
     assert validation.modules[stack] == synth.stacks_dir / stack
     assert validation.problems(stack) == []
     assert validation.unattributed() == []

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from modules.config import WORKSPACES
-from tests.infra.conftest import SESSION_VALIDATION, http_module
+from tests.infra.conftest import http_module
 from tests.infra.test_stacks import expected_stacks
 
 # Layers built without looking at `api.kind`.
@@ -44,7 +44,7 @@ def test_kind_dependent_stacks_differ(synth, synth_http, stack):
 @pytest.mark.terraform
 @pytest.mark.parametrize("stack", HTTP_ONLY_STACKS)
 def test_terraform_validate_http_kind(synth_http, tool_runs, stack):
-    validation = tool_runs.start_validation(SESSION_VALIDATION).result()
+    validation = tool_runs.validation.result()
     assert validation.modules[http_module(stack)] == synth_http.stacks_dir / stack
     assert validation.problems(http_module(stack)) == []
     assert validation.unattributed() == []
