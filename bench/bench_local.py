@@ -19,6 +19,7 @@ Targets (2 cores): first `make up` about 140 s (the provider's waits are its flo
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -30,6 +31,7 @@ import tempfile
 import threading
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -75,6 +77,9 @@ class Timeline:
 
     def first(self, prefix: str) -> float | None:
         return next((at for at, line in self.events if line.startswith(prefix)), None)
+
+    def tail(self, count: int = 30) -> str:
+        return "\n".join(line for _, line in self.events[-count:])
 
     def report(self) -> list[str]:
         rows = []
@@ -145,11 +150,21 @@ def watch_edit_to_answer() -> float:
     api = json.loads(API_FILE.read_text())
     watcher = subprocess.Popen(["make", "--no-print-directory", "watch"], cwd=ROOT, text=True,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
-    try:
+    output = Timeline()  # read to the end: a pipe nobody reads would stall the watcher once full
+    watching = threading.Event()
+
+    def read() -> None:
         assert watcher.stdout is not None
-        for line in watcher.stdout:  # ready once it watches
+        for line in watcher.stdout:
+            output.add(line.rstrip())
             if "watching" in line:
-                break
+                watching.set()
+        watching.set()
+
+    threading.Thread(target=read, daemon=True).start()
+    try:
+        if not watching.wait(ANSWER_TIMEOUT_SECONDS) or watcher.poll() is not None:
+            raise SystemExit("make watch did not start watching:\n" + output.tail())
         text = HEALTH_LOGIC.read_text()
         if EDIT[0] not in text:
             raise SystemExit(f"{HEALTH_LOGIC} changed: update bench_local.py's EDIT")
@@ -159,7 +174,8 @@ def watch_edit_to_answer() -> float:
             if health_checks(api["url"], api["api_key"]).get("bench") == "ok":
                 return time.monotonic() - started
             time.sleep(0.1)
-        raise SystemExit(f"the edited handler did not answer within {ANSWER_TIMEOUT_SECONDS} s")
+        raise SystemExit(f"the edited handler did not answer within {ANSWER_TIMEOUT_SECONDS} s; make watch said:\n"
+                         + output.tail())
     finally:
         os.killpg(watcher.pid, signal.SIGINT)  # what Ctrl-C sends
         try:
@@ -176,9 +192,26 @@ def up_until_ready(*args: str) -> tuple[Timeline, subprocess.Popen[str]]:
     if not timeline.api_ready.wait(API_READY_TIMEOUT_SECONDS) or timeline.first("API ready") is None:
         proc.terminate()
         proc.wait()
-        print("\n".join(line for _, line in timeline.events[-30:]))
+        print(timeline.tail())
         raise SystemExit("make up did not reach API ready")
     return timeline, proc
+
+
+@contextlib.contextmanager
+def stopped_on_failure(timeline: Timeline, proc: subprocess.Popen[str]) -> Iterator[None]:
+    """If the block fails, show `make up`'s last lines and stop it as Ctrl-C would: no `make up` is
+    left running behind a failed bench."""
+    try:
+        yield
+    except BaseException:
+        print("make up's last lines:", timeline.tail(), sep="\n", flush=True)
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        raise
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -201,24 +234,27 @@ def main(argv: list[str] | None = None) -> int:
     print("make up FRESH=1 (seconds from start)", *timeline.report(), sep="\n", flush=True)
     figures.append(("make up, first (FRESH=1)", timeline.first("API ready") or 0.0, FIRST_UP_TARGET))
     original = HEALTH_LOGIC.read_bytes()
-    try:
-        figures.append(("make watch: edit -> new answer", watch_edit_to_answer(), WATCH_TARGET))
-        figures.append(("make redeploy-local, handler-only change", timed(["make", "redeploy-local"]),
+    with stopped_on_failure(timeline, proc):
+        try:
+            figures.append(("make watch: edit -> new answer", watch_edit_to_answer(), WATCH_TARGET))
+            figures.append(("make redeploy-local, handler-only change", timed(["make", "redeploy-local"]),
+                            REDEPLOY_TARGET))
+        finally:
+            HEALTH_LOGIC.write_bytes(original)  # the working tree as it was
+        figures.append(("make redeploy-local, the edit undone", timed(["make", "redeploy-local"]),
                         REDEPLOY_TARGET))
-    finally:
-        HEALTH_LOGIC.write_bytes(original)  # the working tree as it was
-    figures.append(("make redeploy-local, the edit undone", timed(["make", "redeploy-local"]), REDEPLOY_TARGET))
-    figures.append(("make redeploy-local, nothing changed", timed(["make", "redeploy-local"]), None))
-    figures.append(("make down (saves the deployment)", run_down(ports, host), None))
-    proc.wait(timeout=60)
+        figures.append(("make redeploy-local, nothing changed", timed(["make", "redeploy-local"]), None))
+        figures.append(("make down (saves the deployment)", run_down(ports, host), None))
+        proc.wait(timeout=60)
 
     timeline, proc = up_until_ready()
-    restored = any("warm start: restored" in line for _, line in timeline.events)
-    print("make up, warm (seconds from start)", *timeline.report(), sep="\n", flush=True)
-    figures.append((f"make up, warm ({'restored' if restored else 'NOT restored'})",
-                    timeline.first("API ready") or 0.0, WARM_UP_TARGET))
-    figures.append(("make down", run_down(ports, host), None))
-    proc.wait(timeout=60)
+    with stopped_on_failure(timeline, proc):
+        restored = any("warm start: restored" in line for _, line in timeline.events)
+        print("make up, warm (seconds from start)", *timeline.report(), sep="\n", flush=True)
+        figures.append((f"make up, warm ({'restored' if restored else 'NOT restored'})",
+                        timeline.first("API ready") or 0.0, WARM_UP_TARGET))
+        figures.append(("make down", run_down(ports, host), None))
+        proc.wait(timeout=60)
 
     if args.tests:
         with tempfile.TemporaryDirectory(prefix="bench-clone-") as clone:
