@@ -3,7 +3,9 @@
 A group's tests run on one worker, one after the other; tests outside any group go wherever a worker
 is free. Tests that share something process-wide are grouped:
 
-* ``tests/localmode``: one in-process emulator per package (moto's state is process-wide);
+* ``tests/localmode``: one in-process emulator per package (moto's state is process-wide); its modules
+  that never use that emulator (`make up` in subprocesses, the synth's records) are groups of their own
+  (LOCALMODE_OWN_GROUPS), so they run beside it on the other worker;
 * ``tests/infra``: one synth of every workspace, and its ``terraform validate`` and checkov runs;
 * ``tests/e2e``: four groups, each with its own copy of the session's one deployment of the `local`
   workspace (Terraform deploys it once, in the background; each group restores it into its own
@@ -31,8 +33,12 @@ E2E_GROUPS = {
 }
 # The order the e2e groups are handed out in: the longest first (measured with --durations), so
 # the session does not end on one worker running a long group while the other has nothing left.
-E2E_ORDER = ("e2e-plan", "e2e-rollout", "e2e-hotswap", "e2e-api")
+E2E_ORDER = ("e2e-rollout", "e2e-hotswap", "e2e-api", "e2e-plan")
 SHARED_GROUPS = {"localmode": "localmode", "infra": "infra"}
+# Modules of tests/localmode that use none of its package fixtures (the emulator and what is deployed
+# into it), each group sharing its module fixtures (a synth of the checkout's copy).
+LOCALMODE_OWN_GROUPS = {"test_up.py": "localmode-up", "test_code_resynth.py": "localmode-synth",
+                        "test_synth_cache.py": "localmode-synth"}
 
 
 def group_of(path: Path) -> str | None:
@@ -43,6 +49,8 @@ def group_of(path: Path) -> str | None:
             raise pytest.UsageError(f"{path.name} is not in tests/conftest.py's E2E_GROUPS: add it to a group "
                                     "(a new group deploys the local workspace once more)")
         return E2E_GROUPS[path.name]
+    if suite == "localmode" and path.name in LOCALMODE_OWN_GROUPS:
+        return LOCALMODE_OWN_GROUPS[path.name]
     return SHARED_GROUPS.get(suite)
 
 

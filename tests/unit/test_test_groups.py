@@ -5,11 +5,12 @@ and fails when they stop honouring it, as pytest 9.2 with pytest-xdist 3.8 does 
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import E2E_GROUPS, E2E_ORDER, group_of
+from tests.conftest import E2E_GROUPS, E2E_ORDER, LOCALMODE_OWN_GROUPS, group_of
 
 CONFTEST = '''
 import pytest
@@ -51,10 +52,43 @@ def test_a_group_added_at_collection_runs_on_one_worker(tmp_path: Path) -> None:
 def test_every_e2e_module_has_a_group_and_the_suites_sharing_a_process_have_one() -> None:
     tests = Path(__file__).resolve().parents[1]
     assert sorted(path.name for path in (tests / "e2e").glob("test_*.py")) == sorted(E2E_GROUPS)
-    assert group_of(tests / "localmode" / "test_up.py") == "localmode"
+    assert group_of(tests / "localmode" / "test_emulator.py") == "localmode"
+    assert group_of(tests / "localmode" / "test_up.py") == "localmode-up"
     assert group_of(tests / "infra" / "test_tools.py") == "infra"
     assert group_of(tests / "unit" / "test_routes_table.py") is None
 
 
 def test_every_e2e_group_has_its_place_in_the_order() -> None:
     assert sorted(set(E2E_GROUPS.values())) == sorted(E2E_ORDER) and len(set(E2E_ORDER)) == len(E2E_ORDER)
+
+
+def package_fixtures(conftest: Path) -> set[str]:
+    """The names of the package-scoped fixtures a conftest defines."""
+    names = set()
+    for node in ast.walk(ast.parse(conftest.read_text())):
+        if isinstance(node, ast.FunctionDef):
+            for decorator in node.decorator_list:
+                scopes = [ast.literal_eval(k.value) for k in getattr(decorator, "keywords", []) if k.arg == "scope"]
+                if ast.unparse(decorator).startswith("pytest.fixture") and scopes == ["package"]:
+                    names.add(node.name)
+    return names
+
+
+def requested(module: Path) -> set[str]:
+    """Every parameter name of the module's functions: the fixtures its tests and fixtures request."""
+    return {arg.arg for node in ast.walk(ast.parse(module.read_text()))
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) for arg in node.args.args}
+
+
+def test_local_mode_modules_in_groups_of_their_own_use_none_of_the_package_fixtures(tmp_path: Path) -> None:
+    # They run on another worker than the package's emulator: one of them asking for it would
+    # start a second emulator and deployment there.
+    localmode = Path(__file__).resolve().parents[1] / "localmode"
+    shared = package_fixtures(localmode / "conftest.py")
+    assert {"emulator", "deployment", "local_api"} <= shared
+    assert {name: requested(localmode / name) & shared for name in LOCALMODE_OWN_GROUPS} == dict.fromkeys(
+        LOCALMODE_OWN_GROUPS, set())
+    # Shown to fail: a module of its own group that asks for the deployment
+    asking = tmp_path / "test_asking.py"
+    asking.write_text("def test_it(deployment):\n    assert deployment\n")
+    assert requested(asking) & shared == {"deployment"}
