@@ -104,8 +104,9 @@ class Timeline:
 
 
 def run_up(timeline: Timeline, *args: str) -> subprocess.Popen[str]:
+    # A session of its own, so the bench stops make and its Python as one group (`interrupt`).
     proc = subprocess.Popen(["make", "--no-print-directory", "up", *args], cwd=ROOT, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
 
     def read() -> None:
         assert proc.stdout is not None
@@ -177,41 +178,39 @@ def watch_edit_to_answer() -> float:
         raise SystemExit(f"the edited handler did not answer within {ANSWER_TIMEOUT_SECONDS} s; make watch said:\n"
                          + output.tail())
     finally:
-        os.killpg(watcher.pid, signal.SIGINT)  # what Ctrl-C sends
-        try:
-            watcher.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            print("make watch did not stop within 60 s of Ctrl-C: killed", flush=True)
-            os.killpg(watcher.pid, signal.SIGKILL)
-            watcher.wait()
+        interrupt(watcher, "make watch")
+
+
+def interrupt(proc: subprocess.Popen[str], name: str) -> None:
+    """Stop `proc` and everything it started as Ctrl-C in its terminal would (SIGINT to the group)."""
+    os.killpg(proc.pid, signal.SIGINT)
+    try:
+        proc.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        print(f"{name} did not stop within 60 s of Ctrl-C: killed", flush=True)
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+@contextlib.contextmanager
+def stopped_on_failure(timeline: Timeline, proc: subprocess.Popen[str]) -> Iterator[None]:
+    """If the block fails (or is interrupted), show `make up`'s last lines and stop it: no `make up`
+    is left running behind a failed bench."""
+    try:
+        yield
+    except BaseException:
+        print("make up's last lines:", timeline.tail(), sep="\n", flush=True)
+        interrupt(proc, "make up")
+        raise
 
 
 def up_until_ready(*args: str) -> tuple[Timeline, subprocess.Popen[str]]:
     timeline = Timeline()
     proc = run_up(timeline, *args)
-    if not timeline.api_ready.wait(API_READY_TIMEOUT_SECONDS) or timeline.first("API ready") is None:
-        proc.terminate()
-        proc.wait()
-        print(timeline.tail())
-        raise SystemExit("make up did not reach API ready")
+    with stopped_on_failure(timeline, proc):
+        if not timeline.api_ready.wait(API_READY_TIMEOUT_SECONDS) or timeline.first("API ready") is None:
+            raise SystemExit("make up did not reach API ready")
     return timeline, proc
-
-
-@contextlib.contextmanager
-def stopped_on_failure(timeline: Timeline, proc: subprocess.Popen[str]) -> Iterator[None]:
-    """If the block fails, show `make up`'s last lines and stop it as Ctrl-C would: no `make up` is
-    left running behind a failed bench."""
-    try:
-        yield
-    except BaseException:
-        print("make up's last lines:", timeline.tail(), sep="\n", flush=True)
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        raise
 
 
 def main(argv: list[str] | None = None) -> int:
