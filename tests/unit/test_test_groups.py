@@ -75,9 +75,14 @@ def package_fixtures(conftest: Path) -> set[str]:
 
 
 def requested(module: Path) -> set[str]:
-    """Every parameter name of the module's functions: the fixtures its tests and fixtures request."""
-    return {arg.arg for node in ast.walk(ast.parse(module.read_text()))
-            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) for arg in node.args.args}
+    """The fixtures the module's tests and fixtures may request: every parameter name of its
+    functions, and every name given to `usefixtures`."""
+    nodes = list(ast.walk(ast.parse(module.read_text())))
+    parameters = {arg.arg for node in nodes if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+                  for arg in node.args.args}
+    used = {arg.value for node in nodes if isinstance(node, ast.Call) and ast.unparse(node.func).endswith("usefixtures")
+            for arg in node.args if isinstance(arg, ast.Constant)}
+    return parameters | used
 
 
 def test_local_mode_modules_in_groups_of_their_own_use_none_of_the_package_fixtures(tmp_path: Path) -> None:
@@ -90,5 +95,6 @@ def test_local_mode_modules_in_groups_of_their_own_use_none_of_the_package_fixtu
         LOCALMODE_OWN_GROUPS, set())
     # Shown to fail: a module of its own group that asks for the deployment
     asking = tmp_path / "test_asking.py"
-    asking.write_text("def test_it(deployment):\n    assert deployment\n")
-    assert requested(asking) & shared == {"deployment"}
+    asking.write_text("import pytest\n\n@pytest.mark.usefixtures('local_api')\n"
+                      "def test_it(deployment):\n    assert deployment\n")
+    assert requested(asking) & shared == {"deployment", "local_api"}
