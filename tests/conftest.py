@@ -60,11 +60,21 @@ def under_xdist() -> bool:
 
 @pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    groups = {item: group_of(item.path) for item in items}
-    for item, group in groups.items():
+    for item in items:
+        group = group_of(item.path)
         if group is not None:
             item.add_marker(pytest.mark.xdist_group(group))
-    # e2e runs last (testpaths), its groups in E2E_ORDER, each module's tests in their own order.
-    position = {item: index for index, item in enumerate(items)}
-    items.sort(key=lambda item: (E2E_ORDER.index(groups[item]) if groups[item] in E2E_ORDER else -1,
-                                 position[item]))
+    order = run_order([item.path for item in items], under_xdist())
+    items[:] = [items[index] for index in order]
+
+
+def run_order(paths: list[Path], with_workers: bool) -> list[int]:
+    """The order (indexes into `paths`, collected in `testpaths` order, e2e last) the tests run in.
+    Under workers, the e2e groups in E2E_ORDER, each module's tests in their own order. Without
+    workers, one deployment serves every e2e module (tests/e2e/conftest.py), so the files' order
+    stands: test_3_destroy, which destroys it, comes last."""
+    if not with_workers:
+        return list(range(len(paths)))
+    groups = [group_of(path) for path in paths]
+    return sorted(range(len(paths)), key=lambda index: (
+        E2E_ORDER.index(groups[index]) if groups[index] in E2E_ORDER else -1, index))

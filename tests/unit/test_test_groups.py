@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import E2E_GROUPS, E2E_ORDER, LOCALMODE_OWN_GROUPS, group_of
+from tests.conftest import E2E_GROUPS, E2E_ORDER, LOCALMODE_OWN_GROUPS, group_of, run_order
 
 CONFTEST = '''
 import pytest
@@ -60,6 +60,19 @@ def test_every_e2e_module_has_a_group_and_the_suites_sharing_a_process_have_one(
 
 def test_every_e2e_group_has_its_place_in_the_order() -> None:
     assert sorted(set(E2E_GROUPS.values())) == sorted(E2E_ORDER) and len(set(E2E_ORDER)) == len(E2E_ORDER)
+
+
+def test_without_workers_the_e2e_modules_run_in_the_files_order_destroy_last() -> None:
+    # One deployment serves them all (`make e2e`): the groups' order would destroy it mid-run.
+    tests = Path(__file__).resolve().parents[1]
+    e2e = sorted((tests / "e2e").glob("test_*.py"))
+    paths = [tests / "unit" / "test_routes_table.py", tests / "infra" / "test_tools.py", *e2e]
+    alone = [paths[index] for index in run_order(paths, with_workers=False)]
+    assert alone == paths and alone[-1].name == "test_3_destroy.py"
+    grouped = [paths[index] for index in run_order(paths, with_workers=True)]
+    assert [group_of(path) for path in grouped[2:]] == sorted(
+        (group_of(path) for path in e2e), key=E2E_ORDER.index)
+    assert grouped[:2] == paths[:2] and grouped.index(tests / "e2e" / "test_2c_rollout.py") == 2
 
 
 def package_fixtures(conftest: Path) -> set[str]:
