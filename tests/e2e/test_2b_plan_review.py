@@ -1,7 +1,7 @@
 """The plan review (`python -m delivery.plan_review`, what `make plan` runs) with real
 Terraform against the deployed `local` workspace, on changed copies of the synth output: one with
-a setting and a secret changed, one with two stateful changes, reviewed as blocked and as allowed
-(its review of the unchanged deployment, no changes, is test_2a_warm_start's). Plans are never
+a setting and a secret changed, one with two stateful changes, one of them allowed (its review
+of the unchanged deployment, no changes, is test_2a_warm_start's). Plans are never
 applied, so the deployment is left as it was for the e2e modules after this one (test_3 destroys it)."""
 
 from __future__ import annotations
@@ -102,28 +102,24 @@ def stateful_changes(local_backend, tmp_path_factory) -> tuple[Path, str, str]:
     return synth, removed[0], removed[1]
 
 
-def test_replacing_or_removing_a_table_is_blocked_and_the_banner_says_why(stateful_changes, run_review):
+def test_a_stateful_change_not_allowed_is_blocked_an_allowed_one_passes_and_the_banner_says_why(
+        stateful_changes, run_review):
+    # One review, the replacement allowed and the removal not: both gates and the variable that
+    # sets them (every stateful change allowed gives exit 2: tests/unit/test_plan_review.py).
     synth, replaced, removed = stateful_changes
-    code, markdown, document = run_review(synth)
+    code, markdown, document = run_review(synth, allow=replaced)
     assert code == 3, markdown
     banner = markdown.split("| Stack |")[0]
     assert "[!CAUTION]" in banner
-    assert f"**blocked**: **replace** `{replaced}`" in banner
+    assert f"allowed: **replace** `{replaced}`" in banner
     assert "(`local-data/data/table`; DynamoDB table" in banner and "forced by `range_key`" in banner
     assert f"**blocked**: **destroy** `{removed}`" in banner
+    assert banner.count("**blocked**") == 1
     data = changes(document)
     table = data[f"local-data {replaced}"]
-    assert (table["kind"], table["stateful"], table["allowed"]) == ("replace", True, False)
+    assert (table["kind"], table["stateful"], table["allowed"]) == ("replace", True, True)
     assert (data[f"local-data {removed}"]["kind"], data[f"local-data {removed}"]["allowed"]) == ("destroy", False)
     assert stack(document, "local-app")["waits_on"] == "local-data"  # the tables' outputs change first
-
-
-def test_replacing_and_removing_tables_when_allowed_is_a_change(stateful_changes, run_review):
-    synth, replaced, removed = stateful_changes
-    code, markdown, _document = run_review(synth, allow=f"{replaced},{removed}")
-    assert code == 2, markdown
-    assert f"allowed: **replace** `{replaced}`" in markdown and f"allowed: **destroy** `{removed}`" in markdown
-    assert "**blocked**" not in markdown
 
 
 def test_the_api_key_never_appears_in_a_review(local_backend, function_and_key_review):
@@ -150,7 +146,7 @@ def test_no_secret_in_what_plan_yml_uploads_or_in_the_log(local_backend, plugin_
             secrets |= plan_secrets(review_dir, synth_dir, terraform)
     finally:
         terraform.close()
-    assert local_backend.api.api_key in secrets and len(RUNS) == 3  # the plans' own markers found the key
+    assert local_backend.api.api_key in secrets and len(RUNS) == 2  # the plans' own markers found the key
     patterns = uploaded_patterns("plan.yml")
     uploaded = [path for review_dir, _synth in RUNS for path in uploaded_files(review_dir, patterns)]
     assert sorted({path.suffix for path in uploaded}) == [".json", ".md"]

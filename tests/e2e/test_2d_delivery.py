@@ -3,7 +3,9 @@ with real Terraform against the deployed `local` workspace. To keep it short, th
 copies here hold one stack, `local-security` (the same gate runs per stack): a reviewed
 change of its key's description applies; an altered review, a review of another commit,
 a saved plan in the artefact and a synth other than the reviewed one are refused with their
-reason, and nothing is applied. The last test applies the reviewed original back.
+reason, and nothing is applied; no deploy log holds a secret. The change stays applied: this
+module is its group's last (tests/conftest.py E2E_GROUPS), and every group restores its own copy
+of the session's deployment.
 """
 
 from __future__ import annotations
@@ -77,12 +79,7 @@ def deploy(synth: Path, artefact: Path, plugin_cache: Path, commit: str = REVIEW
     return proc.returncode, proc.stdout + proc.stderr
 
 
-@pytest.fixture(scope="module")
-def original(local_backend) -> str:
-    return key_description(local_backend)
-
-
-def test_a_reviewed_change_is_applied(local_backend, original, plugin_cache, tmp_path):
+def test_a_reviewed_change_is_applied(local_backend, plugin_cache, tmp_path):
     synth = security_only(local_backend, tmp_path / "out", "reviewed description 1")
     artefact = reviewed(synth, tmp_path, plugin_cache)
     code, output = deploy(synth, artefact, plugin_cache)
@@ -134,13 +131,9 @@ def test_a_review_of_another_commit_or_with_a_saved_plan_or_of_other_stacks_is_r
     assert key_description(local_backend) == "reviewed description 1"
 
 
-def test_the_reviewed_original_applies_back_and_the_deploy_log_holds_no_secret(
-        local_backend, original, plugin_cache, tmp_path):
-    synth = security_only(local_backend, tmp_path / "out")
-    artefact = reviewed(synth, tmp_path, plugin_cache)
-    code, output = deploy(synth, artefact, plugin_cache)
-    assert code == 0, output
-    assert key_description(local_backend) == original
+def test_no_deploy_log_holds_a_secret(local_backend, tmp_path):
+    """The logs of every deploy above, the applied change's among them (apply.yml's step log)."""
+    assert len(DEPLOY_LOGS) == 5 and any("apply started" in log for log in DEPLOY_LOGS)
     logs = tmp_path / "deploy.log"
     logs.write_text("\n".join(DEPLOY_LOGS))
     assert not leaks([logs], {local_backend.api.api_key})
