@@ -9,6 +9,8 @@ pytestmark = pytest.mark.e2e
 
 
 def test_destroy_succeeds(local_backend):
+    codedeploy = local_backend.client("codedeploy")
+    assert "serverless-app-local-functions" in codedeploy.list_applications()["applications"]
     local_backend.deployer.destroy()
     functions = local_backend.client("lambda").list_functions()["Functions"]
     assert not [f for f in functions if f["FunctionName"].startswith("serverless-app-local-")]
@@ -16,3 +18,6 @@ def test_destroy_succeeds(local_backend):
     assert not [b for b in buckets if b.startswith("serverless-app-local-")]  # code and log buckets
     tables = local_backend.client("dynamodb").list_tables()["TableNames"]
     assert not [t for t in tables if t.startswith("serverless-app-local-")]
+    # The CodeDeploy application, after its deployment groups (the provider's destroy of them in the
+    # emulator; tests/localmode/test_codedeploy_terraform.py applies and updates them).
+    assert not [a for a in codedeploy.list_applications()["applications"] if a.startswith("serverless-app-local-")]
