@@ -90,6 +90,7 @@ class Emulator:
         self._undo.append(lambda: _restore_env("MOTO_PORT", previous_port))
         fixes = PatchSet()
         self._undo.append(fixes.undo)
+        moto_server.install(fixes)
         moto_lambda.install_fixes(fixes)
         moto_stepfunctions.install(fixes)
         self._undo.append(lambda_runtime.install(self.endpoint))

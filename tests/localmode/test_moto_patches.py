@@ -8,12 +8,14 @@ from __future__ import annotations
 import ast
 import dataclasses
 import importlib.metadata
+from pathlib import Path
 
+import boto3
 import pytest
 
 from localmode.moto_patches.patch import MOTO_VERSION, MotoChanged, Patch, PatchSet
 from localmode.moto_patches.registry import REGISTRY, markdown_table
-from tests.localmode.conftest import REPO_ROOT
+from tests.localmode.conftest import REGION, REPO_ROOT
 
 
 def test_every_patch_matches_the_installed_moto() -> None:
@@ -169,3 +171,18 @@ def test_an_internal_read_that_moto_no_longer_has_fails_naming_it() -> None:
     assert "'snapshot.backends_in_use'" in problem and "has no invoke any more" in problem
     with pytest.raises(ValueError, match="nothing to apply"):
         PatchSet().apply(present, lambda self: None)
+
+
+def test_the_running_emulator_lists_motos_service_modules_once(emulator) -> None:
+    import moto
+    from moto import backends
+
+    listed = backends.list_of_moto_modules()
+    # What moto lists (its package's folders), read once: the same object on every call.
+    folders = [path.name for path in sorted(Path(moto.__file__).parent.iterdir())
+               if path.is_dir() and not path.name.startswith("__")]
+    assert list(listed) == folders and {"dynamodb", "awslambda", "s3", "codedeploy"} <= set(folders)
+    assert backends.list_of_moto_modules() is listed
+    tables = boto3.client("dynamodb", endpoint_url=emulator.endpoint, region_name=REGION,
+                          aws_access_key_id="test", aws_secret_access_key="test").list_tables()
+    assert "TableNames" in tables  # a request still finds its service
