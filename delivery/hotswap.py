@@ -42,6 +42,7 @@ from modules.remote_state import state_key
 from modules.rollout import hook_function
 
 HOTSWAP_WORKSPACES = ("local", "dev")
+WAKE_MS = 200  # the watcher's first yield comes this long after it is set up (then one per idle period)
 EXIT_OK, EXIT_ROLLED_BACK, EXIT_ERROR = rollout.EXIT_OK, rollout.EXIT_ROLLED_BACK, rollout.EXIT_ERROR
 
 
@@ -152,10 +153,18 @@ def watch(settings: WorkspaceSettings, log: Callable[[str], None], source_root: 
     from watchfiles import watch as watch_changes
 
     with tempfile.TemporaryDirectory(prefix="hotswap-") as build_dir:
-        swap(settings, Path(build_dir), log, source_root)
-        log(f"hotswap {settings.workspace}: watching {source_root / 'handlers'} (Ctrl-C stops)")
+        watching = False
+        # The first pass runs at the watcher's first (empty) yield, once it is set up: an edit saved
+        # during that pass, or right after "watching" is printed, is already collected for the next.
         for changes in watch_changes(source_root / "handlers", watch_filter=PythonFilter(), stop_event=stop,
-                                     debounce=200, step=50):
+                                     debounce=200, step=50, rust_timeout=WAKE_MS, yield_on_timeout=True):
+            if not watching:
+                swap(settings, Path(build_dir), log, source_root)
+                log(f"hotswap {settings.workspace}: watching {source_root / 'handlers'} (Ctrl-C stops)")
+                watching = True
+                continue
+            if not changes:
+                continue
             edited = sorted({Path(path).relative_to(source_root).as_posix() for _, path in changes})
             log(f"hotswap {settings.workspace}: changed {', '.join(edited)}")
             try:
