@@ -219,6 +219,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tests", action="store_true",
                         help="also time `make unit` and `make test` in a fresh clone of HEAD (install untimed)")
     args = parser.parse_args(argv)
+    # Started in the background of a non-interactive shell (`bench &`), this process inherits SIGINT
+    # ignored, and so would make and the Python under it: the Ctrl-C `interrupt` sends would not stop
+    # them. A handler here is reset to the default in every program the bench starts.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     host, emulator_port = endpoint_from_environment()
     api_port = int(os.environ.get("LOCAL_API_PORT") or 8080)
     ports = (emulator_port, api_port)
